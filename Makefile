@@ -1,0 +1,74 @@
+# bpfdiff: one non-recursive Makefile.
+#   make            build build/bpfdiff
+#   make test       unit, conformance, corpus and fuzz-smoke tests (ASan + UBSan build)
+#   make demo       run the corpus and print outcome records
+#   make fuzz-parser  libFuzzer over the text format, assembler and verifier (60 s)
+
+CC      ?= cc
+CLANG   ?= clang
+WARN    := -Wall -Wextra -Werror -std=gnu11
+CFLAGS  ?= -O2 -g
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+BUILD   := build
+SHARED  ?= ../shared
+
+CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/textfmt.c \
+              core/outcome.c core/runtime.c core/verifier.c
+INTERP_SRC := interp/interp.c
+LIB_SRC    := $(CORE_SRC) $(INTERP_SRC)
+HDRS       := $(wildcard core/*.h interp/*.h)
+
+# Debian packages the build and the tests need; installed once, when missing.
+DEB_PKGS   := clang libcapstone-dev libbpf-dev libelf-dev
+DEPS_STAMP := $(BUILD)/.deps
+
+.PHONY: all test demo fuzz-parser clean deps format
+
+all: $(BUILD)/bpfdiff
+
+$(DEPS_STAMP):
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
+		|| { echo "warning: could not install$$missing"; }; \
+	fi
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+$(BUILD)/bpfdiff: $(LIB_SRC) cli/bpfdiff.c $(HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $(LIB_SRC) cli/bpfdiff.c
+
+$(BUILD)/bpfdiff-san: $(LIB_SRC) cli/bpfdiff.c $(HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) -O1 -g $(SAN) -o $@ $(LIB_SRC) cli/bpfdiff.c
+
+$(BUILD)/test_unit: tests/test_unit.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) -O1 -g $(SAN) -o $@ tests/test_unit.c $(LIB_SRC)
+
+$(BUILD)/fuzz_parser: tests/fuzz_parser.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ tests/fuzz_parser.c $(LIB_SRC)
+
+test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser
+	$(BUILD)/test_unit
+	BPFDIFF=$(BUILD)/bpfdiff-san SHARED=$(SHARED) sh tests/run_tests.sh
+	sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 20
+
+fuzz-parser: $(BUILD)/fuzz_parser
+	sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 60
+
+demo: $(BUILD)/bpfdiff
+	sh scripts/demo.sh $(BUILD)/bpfdiff
+
+format:
+	clang-format -i core/*.c core/*.h interp/*.c interp/*.h cli/*.c tests/*.c
+
+clean:
+	rm -rf $(BUILD)

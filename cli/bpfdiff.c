@@ -1,0 +1,408 @@
+/* bpfdiff: the command line. Subcommands run, check, asm, disasm. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/diag.h"
+#include "../core/disasm.h"
+#include "../core/outcome.h"
+#include "../core/prog.h"
+#include "../core/textfmt.h"
+#include "../core/verifier.h"
+#include "../interp/interp.h"
+
+#define EXIT_FAIL 1
+#define EXIT_ERROR 2
+
+static const char usage[] =
+	"usage: bpfdiff COMMAND [ARGS]\n"
+	"\n"
+	"Differential testing of eBPF engines (see README.md).\n"
+	"\n"
+	"commands:\n"
+	"  run FILE [--engine interp] [--model NAME] [--json]\n"
+	"                      verify and run a program set, print its outcome record\n"
+	"  check FILE|DIR...   run files and check their expectations (-- expect, -- result,\n"
+	"                      -- error); one line per failure, then 'N passed, N failed'\n"
+	"                      --isa-shifts: mask out-of-range immediate shifts (RFC 9669)\n"
+	"                      instead of rejecting them (kernel); for bpf_conformance\n"
+	"  verify FILE         verify only; print each program's functions and stack figures\n"
+	"  asm FILE            assemble: print the set with each program as -- raw words\n"
+	"  disasm FILE         disassemble: print the set in the text format\n"
+	"  help                this text\n"
+	"\n"
+	"models (--model): kernel-interp-stack (SPEC sec. 9)\n"
+	"exit status: 0 ok, 1 a check failed, 2 bad input or usage\n";
+
+struct engine_opts {
+	const char *engine;
+	unsigned verify_flags;
+	struct interp_opts interp;
+};
+
+static int parse_model(const char *name, struct engine_opts *o)
+{
+	if (strcmp(name, "none") == 0)
+		o->interp.model = INTERP_MODEL_NONE;
+	else if (strcmp(name, "kernel-interp-stack") == 0)
+		o->interp.model = INTERP_MODEL_KERNEL_STACK;
+	else
+		return -1;
+	return 0;
+}
+
+/* Loads and verifies; prints the error and returns -1 on failure. */
+static int load_verified(const char *path, struct prog_set *set, struct diag *d, int verify)
+{
+	prog_set_init(set);
+	if (textfmt_load(set, path, d))
+		return -1;
+	if (verify && verifier_check(set, d))
+		return -1;
+	return 0;
+}
+
+static int run_engine(const struct engine_opts *o, const struct prog_set *set, struct outcome *out)
+{
+	outcome_init(out);
+	if (strcmp(o->engine, "interp") == 0)
+		return interp_run(set, &o->interp, out);
+	return -1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct engine_opts o = {.engine = "interp"};
+	const char *file = NULL;
+	int json = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc)
+			o.engine = argv[++i];
+		else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+			if (parse_model(argv[++i], &o)) {
+				fprintf(stderr, "bpfdiff: error: unknown model '%s'\n", argv[i]);
+				return EXIT_ERROR;
+			}
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "bpfdiff run: error: unknown option '%s'\n%s", argv[i], usage);
+			return EXIT_ERROR;
+		} else if (!file)
+			file = argv[i];
+		else {
+			fprintf(stderr, "bpfdiff run: error: one FILE expected\n");
+			return EXIT_ERROR;
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "bpfdiff run: error: FILE expected\n%s", usage);
+		return EXIT_ERROR;
+	}
+	if (strcmp(o.engine, "interp") != 0) {
+		fprintf(stderr, "bpfdiff run: error: unknown engine '%s' (available: interp)\n", o.engine);
+		return EXIT_ERROR;
+	}
+	struct prog_set *set = malloc(sizeof(*set));
+	struct outcome *out = malloc(sizeof(*out));
+	struct diag d = {0};
+	int rc = EXIT_ERROR;
+	if (!set || !out) {
+		fprintf(stderr, "bpfdiff: error: out of memory\n");
+		goto end;
+	}
+	if (load_verified(file, set, &d, 1)) {
+		fprintf(stderr, "%s\n", d.msg);
+		prog_set_free(set);
+		goto end;
+	}
+	run_engine(&o, set, out);
+	if (json)
+		outcome_print_json(stdout, set, out);
+	else
+		outcome_print(stdout, set, out);
+	outcome_free(out);
+	prog_set_free(set);
+	rc = 0;
+end:
+	free(set);
+	free(out);
+	return rc;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static int ci_contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (!n)
+		return 1;
+	for (const char *h = hay; *h; h++) {
+		size_t i = 0;
+		while (i < n && h[i] && tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+struct check_stats {
+	int passed, failed;
+	struct engine_opts o;
+};
+
+static void check_file(const char *path, struct check_stats *st)
+{
+	struct prog_set *set = malloc(sizeof(*set));
+	struct outcome *out = malloc(sizeof(*out));
+	struct diag d = {0};
+	if (!set || !out) {
+		printf("FAIL %s: out of memory\n", path);
+		st->failed++;
+		free(set);
+		free(out);
+		return;
+	}
+	prog_set_init(set);
+	int loaded = textfmt_load(set, path, &d) == 0;
+	set->verify_flags = st->o.verify_flags;
+	int verified = loaded && verifier_check(set, &d) == 0;
+	if (loaded && (set->expect_mask & EXPECT_ERROR)) {
+		if (verified) {
+			printf("FAIL %s: expected an error%s%s%s, but it verified\n", path,
+			       set->expect_error[0] ? " containing '" : "", set->expect_error,
+			       set->expect_error[0] ? "'" : "");
+			st->failed++;
+		} else if (!ci_contains(d.msg, set->expect_error)) {
+			printf("FAIL %s: expected an error containing '%s', got: %s\n", path, set->expect_error, d.msg);
+			st->failed++;
+		} else
+			st->passed++;
+		goto end;
+	}
+	if (!verified) {
+		printf("FAIL %s\n", d.msg);
+		st->failed++;
+		goto end;
+	}
+	run_engine(&st->o, set, out);
+	char why[256];
+	unsigned bit = outcome_diff(set, set->expect, out, set->expect_mask, why, sizeof(why));
+	if (bit) {
+		printf("FAIL %s: expected vs got: %s\n", path, why);
+		st->failed++;
+	} else
+		st->passed++;
+	outcome_free(out);
+end:
+	prog_set_free(set);
+	free(set);
+	free(out);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void check_path(const char *path, struct check_stats *st, int top)
+{
+	struct stat sb;
+	if (stat(path, &sb)) {
+		printf("FAIL %s: error: cannot open: %s\n", path, strerror(errno));
+		st->failed++;
+		return;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		if (top || has_suffix(path, ".bpf") || has_suffix(path, ".data"))
+			check_file(path, st);
+		return;
+	}
+	DIR *dir = opendir(path);
+	if (!dir) {
+		printf("FAIL %s: error: cannot open directory\n", path);
+		st->failed++;
+		return;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	for (struct dirent *e; (e = readdir(dir));) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+		}
+		size_t len = strlen(path) + strlen(e->d_name) + 2;
+		names[n] = malloc(len);
+		if (!names[n])
+			break;
+		snprintf(names[n++], len, "%s/%s", path, e->d_name);
+	}
+	closedir(dir);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		check_path(names[i], st, 0);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct check_stats st = {.o = {.engine = "interp"}};
+	int nfiles = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc) {
+			st.o.engine = argv[++i];
+			if (strcmp(st.o.engine, "interp") != 0) {
+				fprintf(stderr, "bpfdiff check: error: unknown engine '%s' (available: interp)\n",
+					st.o.engine);
+				return EXIT_ERROR;
+			}
+		} else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+			if (parse_model(argv[++i], &st.o)) {
+				fprintf(stderr, "bpfdiff: error: unknown model '%s'\n", argv[i]);
+				return EXIT_ERROR;
+			}
+		} else if (strcmp(argv[i], "--isa-shifts") == 0) {
+			st.o.verify_flags |= VERIFY_ISA_SHIFTS;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "bpfdiff check: error: unknown option '%s'\n", argv[i]);
+			return EXIT_ERROR;
+		}
+	}
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--engine") == 0 || strcmp(argv[i], "--model") == 0) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-' && argv[i][1])
+			continue;
+		check_path(argv[i], &st, 1);
+		nfiles++;
+	}
+	if (!nfiles) {
+		fprintf(stderr, "bpfdiff check: error: FILE or DIR expected\n");
+		return EXIT_ERROR;
+	}
+	printf("%d passed, %d failed\n", st.passed, st.failed);
+	return st.failed ? EXIT_FAIL : 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	if (argc != 1) {
+		fprintf(stderr, "bpfdiff verify: error: one FILE expected\n");
+		return EXIT_ERROR;
+	}
+	struct prog_set *set = malloc(sizeof(*set));
+	struct diag d = {0};
+	if (!set)
+		return EXIT_ERROR;
+	if (load_verified(argv[0], set, &d, 1)) {
+		fprintf(stderr, "%s\n", d.msg);
+		prog_set_free(set);
+		free(set);
+		return EXIT_ERROR;
+	}
+	for (int i = 0; i < set->nprogs; i++) {
+		const struct prog *p = &set->progs[i];
+		printf("program %s: %d insns, chain %d bytes\n", p->name, p->len, p->depth_bound);
+		for (int f = 0; f < p->nfuncs; f++)
+			printf("  func %d [%d,%d): depth %d cost %d%s%s\n", f, p->funcs[f].start, p->funcs[f].end,
+			       p->funcs[f].depth, p->funcs[f].cost, p->funcs[f].has_tail_call ? " tail_call" : "",
+			       p->funcs[f].is_exception_cb ? " exception_callback" : "");
+	}
+	printf("static_stack_bound %llu\n", (unsigned long long)set->static_stack_bound);
+	prog_set_free(set);
+	free(set);
+	return 0;
+}
+
+static int cmd_asm_disasm(int argc, char **argv, int is_asm)
+{
+	if (argc != 1) {
+		fprintf(stderr, "bpfdiff %s: error: one FILE expected\n", is_asm ? "asm" : "disasm");
+		return EXIT_ERROR;
+	}
+	struct prog_set *set = malloc(sizeof(*set));
+	struct diag d = {0};
+	if (!set)
+		return EXIT_ERROR;
+	if (load_verified(argv[0], set, &d, 0)) {
+		fprintf(stderr, "%s\n", d.msg);
+		prog_set_free(set);
+		free(set);
+		return EXIT_ERROR;
+	}
+	if (is_asm) {
+		struct prog_set copy = *set;
+		(void)copy;
+		for (int i = 0; i < set->nprogs; i++) {
+			const struct prog *p = &set->progs[i];
+			printf("-- program %s\n-- raw\n", p->name);
+			for (int k = 0; k < p->len; k++) {
+				uint64_t w;
+				memcpy(&w, &p->insns[k], 8);
+				printf("0x%016llx\n", (unsigned long long)w);
+			}
+		}
+		/* arrays, mem and the rest as the disassembler writes them */
+		for (int a = 0; a < set->narrays; a++) {
+			printf("-- progarray %s %d\n", set->arrays[a].name, set->arrays[a].nslots);
+			for (int s = 0; s < set->arrays[a].nslots; s++)
+				if (set->arrays[a].slot[s] >= 0)
+					printf("%d %s\n", s, set->progs[set->arrays[a].slot[s]].name);
+		}
+		if (set->mem_len) {
+			printf("-- mem\n");
+			for (size_t i = 0; i < set->mem_len; i++)
+				printf("%02x%s", set->mem[i], (i % 16 == 15 || i + 1 == set->mem_len) ? "\n" : " ");
+		}
+	} else {
+		textfmt_write(stdout, set);
+	}
+	prog_set_free(set);
+	free(set);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_ERROR;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 2, argv + 2);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 2, argv + 2);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(argc - 2, argv + 2);
+	if (strcmp(cmd, "asm") == 0)
+		return cmd_asm_disasm(argc - 2, argv + 2, 1);
+	if (strcmp(cmd, "disasm") == 0)
+		return cmd_asm_disasm(argc - 2, argv + 2, 0);
+	fprintf(stderr, "bpfdiff: error: unknown command '%s'\n%s", cmd, usage);
+	return EXIT_ERROR;
+}
