@@ -18,25 +18,24 @@
 #define EXIT_FAIL 1
 #define EXIT_ERROR 2
 
-static const char usage[] =
-	"usage: bpfdiff COMMAND [ARGS]\n"
-	"\n"
-	"Differential testing of eBPF engines (see README.md).\n"
-	"\n"
-	"commands:\n"
-	"  run FILE [--engine interp] [--model NAME] [--json]\n"
-	"                      verify and run a program set, print its outcome record\n"
-	"  check FILE|DIR...   run files and check their expectations (-- expect, -- result,\n"
-	"                      -- error); one line per failure, then 'N passed, N failed'\n"
-	"                      --isa-shifts: mask out-of-range immediate shifts (RFC 9669)\n"
-	"                      instead of rejecting them (kernel); for bpf_conformance\n"
-	"  verify FILE         verify only; print each program's functions and stack figures\n"
-	"  asm FILE            assemble: print the set with each program as -- raw words\n"
-	"  disasm FILE         disassemble: print the set in the text format\n"
-	"  help                this text\n"
-	"\n"
-	"models (--model): kernel-interp-stack (SPEC sec. 9)\n"
-	"exit status: 0 ok, 1 a check failed, 2 bad input or usage\n";
+static const char usage[] = "usage: bpfdiff COMMAND [ARGS]\n"
+			    "\n"
+			    "Differential testing of eBPF engines (see README.md).\n"
+			    "\n"
+			    "commands:\n"
+			    "  run FILE [--engine interp] [--model NAME] [--json]\n"
+			    "                      verify and run a program set, print its outcome record\n"
+			    "  check FILE|DIR...   run files and check their expectations (-- expect, -- result,\n"
+			    "                      -- error); one line per failure, then 'N passed, N failed'\n"
+			    "                      --isa-shifts: mask out-of-range immediate shifts (RFC 9669)\n"
+			    "                      instead of rejecting them (kernel); for bpf_conformance\n"
+			    "  verify FILE         verify only; print each program's functions and stack figures\n"
+			    "  asm FILE            assemble: print the set with each program as -- raw words\n"
+			    "  disasm FILE         disassemble: print the set in the text format\n"
+			    "  help                this text\n"
+			    "\n"
+			    "models (--model): kernel-interp-stack (SPEC sec. 9)\n"
+			    "exit status: 0 ok, 1 a check failed, 2 bad input or usage\n";
 
 struct engine_opts {
 	const char *engine;
@@ -209,7 +208,10 @@ end:
 	free(out);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void check_path(const char *path, struct check_stats *st, int top)
 {

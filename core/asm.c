@@ -45,7 +45,10 @@ static char *strip(char *s)
 	return s;
 }
 
-static int is_ident_char(int c) { return isalnum(c) || c == '_' || c == '.' || c == '$'; }
+static int is_ident_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '.' || c == '$';
+}
 
 /* If the line starts with "name:", returns the name's length, else 0. */
 static size_t label_prefix(const char *s)
@@ -201,11 +204,10 @@ static int split_operands(char *s, char **ops)
 static const char *alias(const char *m)
 {
 	static const char *const pairs[][2] = {
-		{"swap16", "bswap16"}, {"swap32", "bswap32"}, {"swap64", "bswap64"},
-		{"mov64", "mov"}, {"add64", "add"}, {"sub64", "sub"}, {"mul64", "mul"},
-		{"div64", "div"}, {"or64", "or"}, {"and64", "and"}, {"lsh64", "lsh"},
-		{"rsh64", "rsh"}, {"neg64", "neg"}, {"mod64", "mod"}, {"xor64", "xor"},
-		{"arsh64", "arsh"}, {"sdiv64", "sdiv"}, {"smod64", "smod"}, {"gotol", "ja32"},
+	    {"swap16", "bswap16"}, {"swap32", "bswap32"}, {"swap64", "bswap64"}, {"mov64", "mov"},  {"add64", "add"},
+	    {"sub64", "sub"},	   {"mul64", "mul"},	  {"div64", "div"},	 {"or64", "or"},    {"and64", "and"},
+	    {"lsh64", "lsh"},	   {"rsh64", "rsh"},	  {"neg64", "neg"},	 {"mod64", "mod"},  {"xor64", "xor"},
+	    {"arsh64", "arsh"},	   {"sdiv64", "sdiv"},	  {"smod64", "smod"},	 {"gotol", "ja32"},
 	};
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 		if (strcmp(m, pairs[i][0]) == 0)
@@ -216,8 +218,8 @@ static const char *alias(const char *m)
 static int want_ops(struct asm_ctx *c, const char *m, int n, int want)
 {
 	if (n != want)
-		return diag_error(c->d, c->file, c->line, "invalid number of operands for %s: %d, expected %d", m,
-				  n, want);
+		return diag_error(c->d, c->file, c->line, "invalid number of operands for %s: %d, expected %d", m, n,
+				  want);
 	return 0;
 }
 
@@ -460,21 +462,16 @@ static int encode(struct asm_ctx *c, char *text, int pc, struct bpf_insn *out, i
 	switch (row->fmt) {
 	case FMT_ALU_SX_K:
 	case FMT_ALU_SX_X:
-	case FMT_MOVSX:
-		out->off = row->disc;
-		break;
+	case FMT_MOVSX: out->off = row->disc; break;
 	case FMT_END:
-	case FMT_ATOMIC:
-		out->imm = row->disc;
-		break;
-	default:
-		break;
+	case FMT_ATOMIC: out->imm = row->disc; break;
+	default: break;
 	}
 	return 0;
 }
 
-int asm_program(const struct prog_set *set, struct prog *p, const struct asm_line *lines, int nlines,
-		const char *file, struct diag *d)
+int asm_program(const struct prog_set *set, struct prog *p, const struct asm_line *lines, int nlines, const char *file,
+		struct diag *d)
 {
 	struct asm_ctx c = {.set = set, .file = file, .d = d};
 	c.labels = calloc(MAX_LABELS, sizeof(*c.labels));

@@ -19,7 +19,7 @@ int asm_parse_int(const char *s, int64_t *out, int *is_hex);
 /* Assembles LINES into P (insns, lines, len, exception_cb). Prog array names
  * resolve against SET, so arrays must be known before programs assemble.
  * Returns 0, or -1 with the error in D. */
-int asm_program(const struct prog_set *set, struct prog *p, const struct asm_line *lines, int nlines,
-		const char *file, struct diag *d);
+int asm_program(const struct prog_set *set, struct prog *p, const struct asm_line *lines, int nlines, const char *file,
+		struct diag *d);
 
 #endif

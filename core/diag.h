@@ -10,7 +10,6 @@ struct diag {
 };
 
 /* Records the error and returns -1, so callers can `return diag_error(...)`. */
-int diag_error(struct diag *d, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int diag_error(struct diag *d, const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -34,24 +34,18 @@ static int insn_text(char *buf, size_t len, const struct prog_set *set, const st
 {
 	const struct bpf_insn *i = &p->insns[pc];
 	int op = isa_decode(i);
-	if (op == ISA_INVALID || !isa_reserved_ok(op, i))
-		return raw_word(buf, len, i);
+	if (op == ISA_INVALID || !isa_reserved_ok(op, i) || i->dst > 10 || i->src > 10)
+		return raw_word(buf, len, i); /* nothing the assembler can spell */
 	const struct isa_row *r = &isa_rows[op];
 	char tgt[32];
 	switch ((enum isa_fmt)r->fmt) {
 	case FMT_ALU_K:
-	case FMT_ALU_SX_K:
-		snprintf(buf, len, "%s %%r%d, %d", r->mnemonic, i->dst, i->imm);
-		break;
+	case FMT_ALU_SX_K: snprintf(buf, len, "%s %%r%d, %d", r->mnemonic, i->dst, i->imm); break;
 	case FMT_ALU_X:
 	case FMT_ALU_SX_X:
-	case FMT_MOVSX:
-		snprintf(buf, len, "%s %%r%d, %%r%d", r->mnemonic, i->dst, i->src);
-		break;
+	case FMT_MOVSX: snprintf(buf, len, "%s %%r%d, %%r%d", r->mnemonic, i->dst, i->src); break;
 	case FMT_NEG:
-	case FMT_END:
-		snprintf(buf, len, "%s %%r%d", r->mnemonic, i->dst);
-		break;
+	case FMT_END: snprintf(buf, len, "%s %%r%d", r->mnemonic, i->dst); break;
 	case FMT_LDDW: {
 		const struct bpf_insn *h = pc + 1 < p->len ? &p->insns[pc + 1] : NULL;
 		if (!h || h->code || h->dst || h->src || h->off)
@@ -66,16 +60,10 @@ static int insn_text(char *buf, size_t len, const struct prog_set *set, const st
 		}
 		return 2;
 	}
-	case FMT_LDX:
-		snprintf(buf, len, "%s %%r%d, [%%r%d%+d]", r->mnemonic, i->dst, i->src, i->off);
-		break;
-	case FMT_ST:
-		snprintf(buf, len, "%s [%%r%d%+d], %d", r->mnemonic, i->dst, i->off, i->imm);
-		break;
+	case FMT_LDX: snprintf(buf, len, "%s %%r%d, [%%r%d%+d]", r->mnemonic, i->dst, i->src, i->off); break;
+	case FMT_ST: snprintf(buf, len, "%s [%%r%d%+d], %d", r->mnemonic, i->dst, i->off, i->imm); break;
 	case FMT_STX:
-	case FMT_ATOMIC:
-		snprintf(buf, len, "%s [%%r%d%+d], %%r%d", r->mnemonic, i->dst, i->off, i->src);
-		break;
+	case FMT_ATOMIC: snprintf(buf, len, "%s [%%r%d%+d], %%r%d", r->mnemonic, i->dst, i->off, i->src); break;
 	case FMT_JA:
 		fmt_target(tgt, sizeof(tgt), pc, i->off, inner && target_ok(p, inner, pc, i->off));
 		snprintf(buf, len, "ja %s", tgt);
@@ -106,9 +94,7 @@ static int insn_text(char *buf, size_t len, const struct prog_set *set, const st
 		fmt_target(tgt, sizeof(tgt), pc, i->imm, inner && target_ok(p, inner, pc, i->imm));
 		snprintf(buf, len, "call local %s", tgt);
 		break;
-	case FMT_EXIT:
-		snprintf(buf, len, "exit");
-		break;
+	case FMT_EXIT: snprintf(buf, len, "exit"); break;
 	}
 	return 1;
 }

@@ -4,9 +4,9 @@
 #include <string.h>
 
 const struct isa_row isa_rows[ISA_NUM_OPS] = {
-#define ISA_ROW(id_, code_, fmt_, disc_, name_)                                \
+#define ISA_ROW(id_, code_, fmt_, disc_, name_) \
 	[ISA_##id_] = {.id = #id_, .mnemonic = name_, .code = (code_), .fmt = (fmt_), .disc = (disc_)},
-	BPF_OPCODE_TABLE(ISA_ROW)
+    BPF_OPCODE_TABLE(ISA_ROW)
 #undef ISA_ROW
 };
 
@@ -16,17 +16,13 @@ static int disc_field(int fmt, const struct bpf_insn *insn)
 	switch (fmt) {
 	case FMT_ALU_SX_K:
 	case FMT_ALU_SX_X:
-	case FMT_MOVSX:
-		return insn->off;
+	case FMT_MOVSX: return insn->off;
 	case FMT_END:
-	case FMT_ATOMIC:
-		return insn->imm;
+	case FMT_ATOMIC: return insn->imm;
 	case FMT_CALL:
 	case FMT_CALL_LOCAL:
-	case FMT_CALL_KFUNC:
-		return insn->src;
-	default:
-		return -1;
+	case FMT_CALL_KFUNC: return insn->src;
+	default: return -1;
 	}
 }
 

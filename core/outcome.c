@@ -8,12 +8,12 @@
 
 static const char *const kind_names[] = {
 #define OK_NAME(e, s) s,
-	OUTCOME_KIND_LIST(OK_NAME)
+    OUTCOME_KIND_LIST(OK_NAME)
 #undef OK_NAME
 };
 static const char *const fault_names[] = {
 #define FK_NAME(e, s) s,
-	FAULT_KIND_LIST(FK_NAME)
+    FAULT_KIND_LIST(FK_NAME)
 #undef FK_NAME
 };
 
@@ -111,8 +111,8 @@ void outcome_print_json(FILE *f, const struct prog_set *set, const struct outcom
 	fprintf(f, "\"}\n");
 }
 
-unsigned outcome_diff(const struct prog_set *set, const struct outcome *a, const struct outcome *b,
-		      unsigned mask, char *buf, size_t len)
+unsigned outcome_diff(const struct prog_set *set, const struct outcome *a, const struct outcome *b, unsigned mask,
+		      char *buf, size_t len)
 {
 	if ((mask & EXPECT_OUTCOME) && a->kind != b->kind) {
 		snprintf(buf, len, "outcome %s vs %s", outcome_kind_name(a->kind), outcome_kind_name(b->kind));
@@ -125,7 +125,8 @@ unsigned outcome_diff(const struct prog_set *set, const struct outcome *a, const
 	if ((mask & EXPECT_FAULT) &&
 	    (a->fault != b->fault || a->fault_prog != b->fault_prog || a->fault_pc != b->fault_pc)) {
 		snprintf(buf, len, "fault %s:%d %s vs %s:%d %s", prog_name(set, a->fault_prog), a->fault_pc,
-			 fault_kind_name(a->fault), prog_name(set, b->fault_prog), b->fault_pc, fault_kind_name(b->fault));
+			 fault_kind_name(a->fault), prog_name(set, b->fault_prog), b->fault_pc,
+			 fault_kind_name(b->fault));
 		return EXPECT_FAULT;
 	}
 	if ((mask & EXPECT_TAIL_CALLS) && a->tail_calls != b->tail_calls) {

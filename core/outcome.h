@@ -10,27 +10,28 @@
 #define OUTCOME_MAX_DESTRUCTORS 1024
 #define OUTCOME_MAX_TRACE 1024
 
-#define OUTCOME_KIND_LIST(X)                                                  \
-	X(EXIT, "exit") X(THROW, "throw") X(FAULT, "fault") X(BUDGET, "budget")  \
-	X(VERIFIER_ESCAPE, "verifier_escape") X(CRASH, "crash")
+#define OUTCOME_KIND_LIST(X)                                                                          \
+	X(EXIT, "exit")                                                                               \
+	X(THROW, "throw") X(FAULT, "fault") X(BUDGET, "budget") X(VERIFIER_ESCAPE, "verifier_escape") \
+	    X(CRASH, "crash")
 
 enum outcome_kind {
 #define OK_ENUM(e, s) OUTCOME_##e,
 	OUTCOME_KIND_LIST(OK_ENUM)
 #undef OK_ENUM
-	OUTCOME_NUM_KINDS
+	    OUTCOME_NUM_KINDS
 };
 
-#define FAULT_KIND_LIST(X)                                                    \
-	X(NONE, "none") X(CTX_READ, "ctx_read") X(CTX_WRITE, "ctx_write")         \
-	X(STACK_OVERFLOW, "stack_overflow") X(STACK_BOUNDS, "stack_bounds")       \
-	X(BAD_POINTER, "bad_pointer") X(SIGNAL, "signal")
+#define FAULT_KIND_LIST(X)                                                                    \
+	X(NONE, "none")                                                                       \
+	X(CTX_READ, "ctx_read") X(CTX_WRITE, "ctx_write") X(STACK_OVERFLOW, "stack_overflow") \
+	    X(STACK_BOUNDS, "stack_bounds") X(BAD_POINTER, "bad_pointer") X(SIGNAL, "signal")
 
 enum fault_kind {
 #define FK_ENUM(e, s) FAULT_##e,
 	FAULT_KIND_LIST(FK_ENUM)
 #undef FK_ENUM
-	FAULT_NUM_KINDS
+	    FAULT_NUM_KINDS
 };
 
 struct destructor {
@@ -68,7 +69,7 @@ void outcome_print(FILE *f, const struct prog_set *set, const struct outcome *o)
 void outcome_print_json(FILE *f, const struct prog_set *set, const struct outcome *o);
 /* The first field in MASK (EXPECT_*) where a and b differ: writes a short
  * description to buf and returns the EXPECT_ bit, or 0 when they agree. */
-unsigned outcome_diff(const struct prog_set *set, const struct outcome *a, const struct outcome *b,
-		      unsigned mask, char *buf, size_t len);
+unsigned outcome_diff(const struct prog_set *set, const struct outcome *a, const struct outcome *b, unsigned mask,
+		      char *buf, size_t len);
 
 #endif

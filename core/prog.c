@@ -21,6 +21,7 @@ void prog_set_free(struct prog_set *set)
 		free(set->progs[i].func_of);
 		free(set->progs[i].ops);
 		free(set->progs[i].tc_arrays);
+		free(set->progs[i].tc_slot);
 	}
 	free(set->mem);
 	free(set->file);

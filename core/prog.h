@@ -27,8 +27,8 @@
 /* A function of a program as the verifier found it. */
 struct prog_func {
 	int start, end; /* instruction range [start, end) */
-	int depth;      /* deepest byte below R10 touched */
-	int cost;       /* round_up(depth, 16) */
+	int depth;	/* deepest byte below R10 touched */
+	int cost;	/* round_up(depth, 16) */
 	int has_tail_call;
 	int is_exception_cb;
 };
@@ -37,16 +37,17 @@ struct prog {
 	char name[PROG_NAME_MAX];
 	struct bpf_insn *insns;
 	int len;
-	int *lines;     /* source line of each instruction, or NULL */
+	int *lines;	  /* source line of each instruction, or NULL */
 	int exception_cb; /* pc of the exception callback, or -1 */
-	int line;       /* line of the program's header */
+	int line;	  /* line of the program's header */
 	/* Filled by the verifier. */
 	int nfuncs;
 	struct prog_func funcs[PROG_MAX_FUNCS];
-	int *func_of;   /* function index of each pc */
-	uint8_t *ops;   /* opcode table row of each pc (ISA_OP_NONE: lddw's second slot) */
+	int *func_of;	     /* function index of each pc */
+	uint8_t *ops;	     /* opcode table row of each pc (ISA_OP_NONE: lddw's second slot) */
 	uint16_t *tc_arrays; /* per pc: bit a set when a tail call there may use prog array a */
-	int depth_bound; /* verifier: deepest summed frame cost of one call chain */
+	int16_t *tc_slot;    /* per pc: the tail call's index when always the same constant, -1 if not */
+	int depth_bound;     /* verifier: deepest summed frame cost of one call chain */
 };
 
 #define ISA_OP_NONE 0xff
@@ -59,9 +60,14 @@ struct prog_array {
 
 /* What the file says a run must report (each field optional). */
 enum {
-	EXPECT_OUTCOME = 1 << 0, EXPECT_R0 = 1 << 1, EXPECT_FAULT = 1 << 2,
-	EXPECT_TAIL_CALLS = 1 << 3, EXPECT_STACK_HWM = 1 << 4,
-	EXPECT_DESTRUCTORS = 1 << 5, EXPECT_TRACE = 1 << 6, EXPECT_CONTEXT = 1 << 7,
+	EXPECT_OUTCOME = 1 << 0,
+	EXPECT_R0 = 1 << 1,
+	EXPECT_FAULT = 1 << 2,
+	EXPECT_TAIL_CALLS = 1 << 3,
+	EXPECT_STACK_HWM = 1 << 4,
+	EXPECT_DESTRUCTORS = 1 << 5,
+	EXPECT_TRACE = 1 << 6,
+	EXPECT_CONTEXT = 1 << 7,
 	EXPECT_ERROR = 1 << 8,
 };
 

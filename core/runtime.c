@@ -5,7 +5,7 @@
 
 const struct rt_call_row rt_calls[RT_NUM_CALLS] = {
 #define RT_ROW(id, kf, num, nm) [RT_##id] = {.name = nm, .is_kfunc = kf, .number = num},
-	RUNTIME_CALL_TABLE(RT_ROW)
+    RUNTIME_CALL_TABLE(RT_ROW)
 #undef RT_ROW
 };
 

@@ -11,19 +11,19 @@
 #include "prog.h"
 
 /* X(ID, KFUNC?, NUMBER, NAME) */
-#define RUNTIME_CALL_TABLE(X)                                                 \
-	X(TAIL_CALL, 0, 12, "bpf_tail_call")                                  \
-	X(TRACE, 0, 200, "bpf_trace")                                         \
-	X(THROW, 1, 1, "bpf_throw")                                           \
-	X(RES_ACQUIRE, 1, 2, "bpf_res_acquire")                               \
-	X(RES_RELEASE, 1, 3, "bpf_res_release")                               \
+#define RUNTIME_CALL_TABLE(X)                   \
+	X(TAIL_CALL, 0, 12, "bpf_tail_call")    \
+	X(TRACE, 0, 200, "bpf_trace")           \
+	X(THROW, 1, 1, "bpf_throw")             \
+	X(RES_ACQUIRE, 1, 2, "bpf_res_acquire") \
+	X(RES_RELEASE, 1, 3, "bpf_res_release") \
 	X(RES_ID, 1, 4, "bpf_res_id")
 
 enum rt_call {
 #define RT_ENUM(id, kf, num, name) RT_##id,
 	RUNTIME_CALL_TABLE(RT_ENUM)
 #undef RT_ENUM
-	RT_NUM_CALLS,
+	    RT_NUM_CALLS,
 	RT_UNKNOWN = -1,
 };
 

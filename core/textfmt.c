@@ -23,8 +23,17 @@ struct src_prog {
 };
 
 enum section {
-	SEC_NONE, SEC_PROGRAM, SEC_RAW, SEC_MEM, SEC_PROGARRAY, SEC_POOL, SEC_BUDGET, SEC_RESULT, SEC_ERROR,
-	SEC_EXPECT, SEC_IGNORED,
+	SEC_NONE,
+	SEC_PROGRAM,
+	SEC_RAW,
+	SEC_MEM,
+	SEC_PROGARRAY,
+	SEC_POOL,
+	SEC_BUDGET,
+	SEC_RESULT,
+	SEC_ERROR,
+	SEC_EXPECT,
+	SEC_IGNORED,
 };
 
 struct reader {
@@ -33,7 +42,7 @@ struct reader {
 	struct diag *d;
 	struct src_prog src[PROG_MAX_PROGS];
 	enum section sec;
-	int cur_prog;  /* program the asm/raw lines go to */
+	int cur_prog; /* program the asm/raw lines go to */
 	int cur_array;
 	int budget_seen, result_seen;
 	/* expect lines are kept and parsed once program names are known */
@@ -321,12 +330,9 @@ static int body_line(struct reader *r, char *raw_text, int line)
 	case SEC_NONE:
 	case SEC_PROGRAM:
 	case SEC_IGNORED:
-	case SEC_ERROR:
-		return 0;
-	case SEC_RAW:
-		return add_raw(r, s, line);
-	case SEC_MEM:
-		return add_mem(r, s, line);
+	case SEC_ERROR: return 0;
+	case SEC_RAW: return add_raw(r, s, line);
+	case SEC_MEM: return add_mem(r, s, line);
 	case SEC_PROGARRAY: {
 		char idx[32], name[128], extra[8];
 		int k = sscanf(s, "%31s %127s %7s", idx, name, extra);
@@ -376,8 +382,8 @@ static int body_line(struct reader *r, char *raw_text, int line)
 	}
 	case SEC_EXPECT:
 		return add_line(&r->expect_lines, &r->nexpect, &r->expect_cap, s, line)
-			       ? diag_error(r->d, r->file, line, "out of memory")
-			       : 0;
+			   ? diag_error(r->d, r->file, line, "out of memory")
+			   : 0;
 	}
 	return 0;
 }
@@ -449,7 +455,8 @@ static int parse_expect_line(struct reader *r, char *s, int line)
 				unsigned kind, id;
 				char c;
 				if (sscanf(t, "%u:%u%c", &kind, &id, &c) != 2 || kind >= RES_KINDS)
-					return diag_error(r->d, r->file, line, "expect: destructor '%s' is not KIND:ID", t);
+					return diag_error(r->d, r->file, line, "expect: destructor '%s' is not KIND:ID",
+							  t);
 				if (o->ndestructors >= OUTCOME_MAX_DESTRUCTORS)
 					return diag_error(r->d, r->file, line, "expect: too many destructors");
 				o->destructors[o->ndestructors].kind = (uint8_t)kind;
@@ -522,8 +529,8 @@ static int build_prog(struct reader *r, int i)
 		if (p->insns) {
 			if (p->len != sp->nraw)
 				return diag_error(r->d, r->file, sp->raw_line[0],
-						  "raw section of '%s' has %d instructions, its asm %d", p->name, sp->nraw,
-						  p->len);
+						  "raw section of '%s' has %d instructions, its asm %d", p->name,
+						  sp->nraw, p->len);
 			for (int k = 0; k < p->len; k++) {
 				uint64_t w;
 				memcpy(&w, &p->insns[k], 8);
@@ -531,7 +538,8 @@ static int build_prog(struct reader *r, int i)
 					return diag_error(r->d, r->file, sp->raw_line[k],
 							  "raw instruction %d of '%s' (0x%016llx) differs from its asm "
 							  "(0x%016llx)",
-							  k, p->name, (unsigned long long)sp->raw[k], (unsigned long long)w);
+							  k, p->name, (unsigned long long)sp->raw[k],
+							  (unsigned long long)w);
 			}
 		} else {
 			p->insns = calloc((size_t)sp->nraw, sizeof(struct bpf_insn));
@@ -602,7 +610,8 @@ int textfmt_parse(struct prog_set *set, const char *file, const char *text, size
 		s = nl ? nl + 1 : NULL;
 	}
 	if (set->nprogs == 0) {
-		diag_error(d, file, line ? line : 0, "no program in file (expected '-- asm', '-- program' or '-- raw')");
+		diag_error(d, file, line ? line : 0,
+			   "no program in file (expected '-- asm', '-- program' or '-- raw')");
 		goto out;
 	}
 	/* prog array slots name programs: resolve them now */

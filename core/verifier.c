@@ -22,7 +22,7 @@
 #define NREGS 11
 #define NSLOTS (MAX_BPF_STACK / 8)
 #define MAX_REFS 64
-#define JOIN_AFTER 4     /* visits of a pruning point before states are joined */
+#define JOIN_AFTER 4 /* visits of a pruning point before states are joined */
 #define MAX_STATES_PER_PC 64
 
 enum vtype { T_NOT_INIT, T_SCALAR, T_CTX, T_STACK, T_MAP, T_HANDLE };
@@ -33,7 +33,7 @@ struct vreg {
 	uint8_t type;
 	uint8_t frameno;  /* T_STACK: which frame */
 	uint8_t nullable; /* T_HANDLE: not yet checked against NULL */
-	uint16_t id;      /* T_HANDLE: reference id; T_MAP: prog array index */
+	uint16_t id;	  /* T_HANDLE: reference id; T_MAP: prog array index */
 	uint64_t umin, umax;
 	int64_t smin, smax;
 	uint64_t tv, tm; /* tnum: known value bits, unknown mask */
@@ -43,7 +43,7 @@ struct vframe {
 	int func;
 	int ret_pc; /* pc the caller resumes at */
 	struct vreg r[NREGS];
-	struct vreg spill[NSLOTS]; /* a register spilled with an aligned 8-byte store */
+	struct vreg spill[NSLOTS];	   /* a register spilled with an aligned 8-byte store */
 	uint64_t init[MAX_BPF_STACK / 64]; /* bit per stack byte: written */
 };
 
@@ -67,7 +67,7 @@ struct vctx {
 	struct prog *p;
 	int pi;
 	struct diag *d;
-	unsigned char *prune;     /* pruning point */
+	unsigned char *prune;	  /* pruning point */
 	struct vstate ***visited; /* per pc list */
 	int *nvisited, *visits;
 	struct pending *stack;
@@ -79,17 +79,25 @@ struct vctx {
 
 static void sc_unknown(struct vreg *r)
 {
-	*r = (struct vreg){.type = T_SCALAR, .umin = 0, .umax = UINT64_MAX, .smin = INT64_MIN, .smax = INT64_MAX,
-			   .tv = 0, .tm = UINT64_MAX};
+	*r = (struct vreg){.type = T_SCALAR,
+			   .umin = 0,
+			   .umax = UINT64_MAX,
+			   .smin = INT64_MIN,
+			   .smax = INT64_MAX,
+			   .tv = 0,
+			   .tm = UINT64_MAX};
 }
 
 static void sc_const(struct vreg *r, uint64_t v)
 {
 	*r = (struct vreg){
-		.type = T_SCALAR, .umin = v, .umax = v, .smin = (int64_t)v, .smax = (int64_t)v, .tv = v, .tm = 0};
+	    .type = T_SCALAR, .umin = v, .umax = v, .smin = (int64_t)v, .smax = (int64_t)v, .tv = v, .tm = 0};
 }
 
-static int sc_is_const(const struct vreg *r) { return r->tm == 0; }
+static int sc_is_const(const struct vreg *r)
+{
+	return r->tm == 0;
+}
 
 static void sc_unsigned_range(struct vreg *r, uint64_t lo, uint64_t hi)
 {
@@ -209,9 +217,7 @@ static uint64_t const_alu(int opbits, int is64, uint64_t a, uint64_t b, int sx)
 	case 0xa0: r = a ^ b; break;
 	case 0x60: r = is64 ? a << (b & 63) : a << (b & 31); break;
 	case 0x70: r = is64 ? a >> (b & 63) : a >> (b & 31); break;
-	case 0xc0:
-		r = is64 ? (uint64_t)((int64_t)a >> (b & 63)) : (uint32_t)((int32_t)a >> (b & 31));
-		break;
+	case 0xc0: r = is64 ? (uint64_t)((int64_t)a >> (b & 63)) : (uint32_t)((int32_t)a >> (b & 31)); break;
 	case 0xb0: r = b; break;
 	case 0x80: r = 0 - a; break;
 	}
@@ -307,11 +313,8 @@ static void sc_alu(struct vreg *dst, const struct vreg *src_in, int opbits, int 
 			r.smax = a.smax >> b.tv;
 		}
 		break;
-	case 0xb0: /* mov */
-		r = b;
-		break;
-	default:
-		break;
+	case 0xb0: /* mov */ r = b; break;
+	default: break;
 	}
 	if (!is64) {
 		/* the 64-bit bounds above came from zero-extended operands; a
@@ -476,7 +479,10 @@ static int verr(struct vctx *v, int pc, const char *fmt, ...)
 
 /* ---- stack ---- */
 
-static int byte_init(const struct vframe *f, int b) { return (int)(f->init[b / 64] >> (b % 64)) & 1; }
+static int byte_init(const struct vframe *f, int b)
+{
+	return (int)(f->init[b / 64] >> (b % 64)) & 1;
+}
 static void set_init(struct vframe *f, int b, int on)
 {
 	if (on)
@@ -485,7 +491,10 @@ static void set_init(struct vframe *f, int b, int on)
 		f->init[b / 64] &= ~(1ull << (b % 64));
 }
 
-static int is_ptr(const struct vreg *r) { return r->type >= T_CTX; }
+static int is_ptr(const struct vreg *r)
+{
+	return r->type >= T_CTX;
+}
 
 /* Records that the function of frame fr touched byte offset off (negative). */
 static void note_depth(struct vctx *v, struct vstate *st, int fr, int64_t off)
@@ -616,13 +625,17 @@ static void mark_handles(struct vstate *st, uint16_t id, int how)
 		int k = ref_index(st, id);
 		if (k >= 0) {
 			memmove(&st->refs[k], &st->refs[k + 1], (size_t)(st->nrefs - k - 1) * sizeof(st->refs[0]));
-			memmove(&st->ref_pc[k], &st->ref_pc[k + 1], (size_t)(st->nrefs - k - 1) * sizeof(st->ref_pc[0]));
+			memmove(&st->ref_pc[k], &st->ref_pc[k + 1],
+				(size_t)(st->nrefs - k - 1) * sizeof(st->ref_pc[0]));
 			st->nrefs--;
 		}
 	}
 }
 
-static size_t state_size(int nframes) { return offsetof(struct vstate, f) + (size_t)nframes * sizeof(struct vframe); }
+static size_t state_size(int nframes)
+{
+	return offsetof(struct vstate, f) + (size_t)nframes * sizeof(struct vframe);
+}
 
 static struct vstate *state_copy(const struct vstate *st)
 {
@@ -647,10 +660,8 @@ static int reg_covers(const struct vstate *os, const struct vreg *o, const struc
 			return 0;
 		return n->umin >= o->umin && n->umax <= o->umax && n->smin >= o->smin && n->smax <= o->smax &&
 		       (n->tm & ~o->tm) == 0 && (n->tv & ~o->tm) == o->tv;
-	case T_CTX:
-		return 1; /* context accesses are checked at run time */
-	case T_MAP:
-		return o->id == n->id;
+	case T_CTX: return 1; /* context accesses are checked at run time */
+	case T_MAP: return o->id == n->id;
 	case T_HANDLE: {
 		int oi = ref_index(os, o->id), ni = ref_index(ns, n->id);
 		return oi >= 0 && oi == ni && (o->nullable || !n->nullable);
@@ -731,8 +742,7 @@ static void reg_join(const struct vstate *os, struct vreg *o, const struct vstat
 		}
 		sc_sync(o);
 		return;
-	case T_CTX:
-		return;
+	case T_CTX: return;
 	case T_MAP:
 		if (o->id != n->id)
 			o->type = T_NOT_INIT;
@@ -859,7 +869,8 @@ static void clobber_caller_saved(struct vframe *f)
 /* A pointer register plus an offset: the address range of an access. */
 static int mem_range(const struct vreg *base, int16_t off, int64_t *lo, int64_t *hi)
 {
-	if (__builtin_add_overflow(base->smin, (int64_t)off, lo) || __builtin_add_overflow(base->smax, (int64_t)off, hi))
+	if (__builtin_add_overflow(base->smin, (int64_t)off, lo) ||
+	    __builtin_add_overflow(base->smax, (int64_t)off, hi))
 		return -1;
 	return 0;
 }
@@ -916,7 +927,8 @@ static int do_alu(struct vctx *v, struct vstate *st, int pc, const struct bpf_in
 			/* byte swaps: exact on constants, else a value of the width */
 			if (sc_is_const(d)) {
 				uint64_t x = d->tv, y = x;
-				int swap = (in->code & 0x08) || isa_class(in->code) == BPF_ALU64; /* be on LE host, bswap */
+				int swap =
+				    (in->code & 0x08) || isa_class(in->code) == BPF_ALU64; /* be on LE host, bswap */
 				if (swap) {
 					y = 0;
 					for (int i = 0; i < bits / 8; i++)
@@ -965,8 +977,7 @@ static int do_alu(struct vctx *v, struct vstate *st, int pc, const struct bpf_in
 		struct vreg *ptr = is_ptr(d) ? d : &srcv;
 		struct vreg *sc = is_ptr(d) ? &srcv : d;
 		if (is_ptr(d) && is_ptr(&srcv))
-			return verr(v, pc, "R%d pointer %s pointer prohibited", in->dst,
-				    opbits == 0x10 ? "-=" : "op");
+			return verr(v, pc, "R%d pointer %s pointer prohibited", in->dst, opbits == 0x10 ? "-=" : "op");
 		if (opbits != 0x00 && !(opbits == 0x10 && is_ptr(d)))
 			return verr(v, pc, "R%d pointer arithmetic with %s operator prohibited", in->dst,
 				    isa_rows[isa_decode(in)].mnemonic);
@@ -1089,7 +1100,10 @@ static int do_mem(struct vctx *v, struct vstate *st, int pc, const struct bpf_in
 	return 0;
 }
 
-static const char *rt_name(int rt) { return rt >= 0 ? rt_calls[rt].name : "?"; }
+static const char *rt_name(int rt)
+{
+	return rt >= 0 ? rt_calls[rt].name : "?";
+}
 
 static int want_scalar(struct vctx *v, const struct vstate *st, int pc, int r, int rt)
 {
@@ -1126,6 +1140,17 @@ static int do_runtime_call(struct vctx *v, struct vstate *st, int pc, const stru
 		if (st->nrefs)
 			return verr(v, pc, "tail_call would lead to reference leak");
 		v->p->tc_arrays[pc] |= (uint16_t)(1u << f->r[2].id);
+		{
+			/* a constant index below the slot count names one slot */
+			const struct vreg *ix = &f->r[3];
+			int16_t slot =
+			    sc_is_const(ix) && (uint32_t)ix->tv < PROG_MAX_SLOTS ? (int16_t)(uint32_t)ix->tv : -1;
+			int16_t *t = &v->p->tc_slot[pc];
+			if (*t == -2)
+				*t = slot;
+			else if (*t != slot)
+				*t = -1;
+		}
 		v->p->funcs[f->func].has_tail_call = 1;
 		clobber_caller_saved(f);
 		return 0;
@@ -1177,8 +1202,7 @@ static int do_runtime_call(struct vctx *v, struct vstate *st, int pc, const stru
 		return 0;
 	}
 	case RT_NUM_CALLS:
-	case RT_UNKNOWN:
-		break;
+	case RT_UNKNOWN: break;
 	}
 	return verr(v, pc, "invalid call");
 }
@@ -1259,12 +1283,8 @@ static int explore(struct vctx *v, struct vstate *st, int pc)
 				return -1;
 			pc++;
 			break;
-		case FMT_JA:
-			pc += 1 + in->off;
-			break;
-		case FMT_JA32:
-			pc += 1 + in->imm;
-			break;
+		case FMT_JA: pc += 1 + in->off; break;
+		case FMT_JA32: pc += 1 + in->imm; break;
 		case FMT_JMP_K:
 		case FMT_JMP_X: {
 			int is32 = isa_class(in->code) == BPF_JMP32;
@@ -1413,12 +1433,15 @@ static int structure(struct vctx *v)
 	p->ops = malloc((size_t)p->len);
 	p->func_of = calloc((size_t)p->len, sizeof(int));
 	p->tc_arrays = calloc((size_t)p->len, sizeof(uint16_t));
+	p->tc_slot = malloc((size_t)p->len * sizeof(int16_t));
 	unsigned char *start = calloc((size_t)p->len + 1, 1);
-	if (!p->ops || !p->func_of || !p->tc_arrays || !start) {
+	if (!p->ops || !p->func_of || !p->tc_arrays || !p->tc_slot || !start) {
 		free(start);
 		return verr(v, 0, "out of memory");
 	}
 	int rc = -1;
+	for (int pc = 0; pc < p->len; pc++)
+		p->tc_slot[pc] = -2; /* no tail call seen here yet */
 	for (int pc = 0; pc < p->len; pc++) {
 		const struct bpf_insn *in = &p->insns[pc];
 		int op = isa_decode(in);
@@ -1430,8 +1453,9 @@ static int structure(struct vctx *v)
 			verr(v, pc, "%s uses reserved fields", isa_rows[op].mnemonic);
 			goto out;
 		}
-		if (in->dst > 10 || (in->src > 10 && isa_rows[op].fmt != FMT_CALL && isa_rows[op].fmt != FMT_CALL_LOCAL &&
-				     isa_rows[op].fmt != FMT_CALL_KFUNC && isa_rows[op].fmt != FMT_LDDW)) {
+		if (in->dst > 10 ||
+		    (in->src > 10 && isa_rows[op].fmt != FMT_CALL && isa_rows[op].fmt != FMT_CALL_LOCAL &&
+		     isa_rows[op].fmt != FMT_CALL_KFUNC && isa_rows[op].fmt != FMT_LDDW)) {
 			verr(v, pc, "invalid register R%d", in->dst > 10 ? in->dst : in->src);
 			goto out;
 		}
@@ -1538,7 +1562,8 @@ static int stack_walk(struct vctx *v, int idx, int frame, int depth, int *chain_
 	int root = idx == 0 || fn->is_exception_cb;
 	if (!root && fn->has_tail_call && depth >= 256)
 		return verr(v, fn->start,
-			    "tail_calls are not allowed when call stack of previous frames is %d bytes. Too large", depth);
+			    "tail_calls are not allowed when call stack of previous frames is %d bytes. Too large",
+			    depth);
 	depth += fn->cost;
 	if (depth > MAX_BPF_STACK)
 		return verr(v, fn->start, "combined stack size of %d calls is %d. Too large", frame + 1, depth);
@@ -1609,8 +1634,9 @@ static int32_t bound_h(struct bound_ctx *b, int prog, int func, int t)
 				if (!(p->tc_arrays[pc] & (1u << a)))
 					continue;
 				const struct prog_array *arr = &b->set->arrays[a];
+				int only = p->tc_slot[pc];
 				for (int s = 0; s < arr->nslots; s++)
-					if (arr->slot[s] >= 0) {
+					if (arr->slot[s] >= 0 && (only < 0 || only == s)) {
 						/* the target replaces this frame */
 						int32_t h = prog_h(b, arr->slot[s], t - 1);
 						if (h > best)
@@ -1642,9 +1668,11 @@ static int verify_prog(struct prog_set *set, int pi, struct diag *d)
 	free(p->ops);
 	free(p->func_of);
 	free(p->tc_arrays);
+	free(p->tc_slot);
 	p->ops = NULL;
 	p->func_of = NULL;
 	p->tc_arrays = NULL;
+	p->tc_slot = NULL;
 	if (structure(&v))
 		goto out;
 	/* the main function: R1 ctx, R2 its length, R10 fp */

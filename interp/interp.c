@@ -19,15 +19,15 @@
 
 struct iframe {
 	int prog, func;
-	int ret_pc;       /* caller's pc to resume at */
+	int ret_pc;	   /* caller's pc to resume at */
 	uint64_t saved[4]; /* caller's r6-r9 */
-	uint32_t cost;    /* frame cost (round_up(depth, 16)) */
-	int depth;        /* bytes below fp this frame may touch */
-	int buf;          /* kernel-interp model: the frame's buffer size */
-	uint32_t tc_cnt;  /* kernel-interp model: this frame's tail-call counter */
-	int is_cb;        /* an exception callback running in place of a boundary */
-	uint64_t fp;      /* this frame's R10 */
-	uint32_t size;    /* bytes of the buffer below fp that belong to the frame */
+	uint32_t cost;	   /* frame cost (round_up(depth, 16)) */
+	int depth;	   /* bytes below fp this frame may touch */
+	int buf;	   /* kernel-interp model: the frame's buffer size */
+	uint32_t tc_cnt;   /* kernel-interp model: this frame's tail-call counter */
+	int is_cb;	   /* an exception callback running in place of a boundary */
+	uint64_t fp;	   /* this frame's R10 */
+	uint32_t size;	   /* bytes of the buffer below fp that belong to the frame */
 };
 
 struct ictx {
@@ -45,7 +45,10 @@ struct ictx {
 	int prog, pc;
 };
 
-static uint32_t kernel_buf(int depth) { return (uint32_t)((depth < 1 ? 1 : depth) + 31) / 32 * 32; }
+static uint32_t kernel_buf(int depth)
+{
+	return (uint32_t)((depth < 1 ? 1 : depth) + 31) / 32 * 32;
+}
 
 /* Places frame k below frame k-1 (or at the top of the buffer) and sizes it. */
 static void place(struct ictx *c, int k)
@@ -93,6 +96,13 @@ static uint8_t *mem(struct ictx *c, uint64_t addr, int size, int write)
 		int k = c->nfr - 1;
 		while (k >= 0 && addr >= c->fr[k].fp)
 			k--;
+		if (c->opts->model == INTERP_MODEL_KERNEL_STACK && k >= 0 &&
+		    addr < c->fr[k].fp - (uint64_t)c->fr[k].buf && k == c->nfr - 1) {
+			/* the kernel interpreter's buffer for this call: a tail-call
+			 * target needing more than it overflows */
+			stop(c, OUTCOME_FAULT, FAULT_STACK_OVERFLOW);
+			return NULL;
+		}
 		if (k < 0 || addr < c->fr[k].fp - c->fr[k].size || addr + (uint64_t)size > c->fr[k].fp) {
 			stop(c, OUTCOME_VERIFIER_ESCAPE, FAULT_STACK_BOUNDS);
 			return NULL;
@@ -102,14 +112,7 @@ static uint8_t *mem(struct ictx *c, uint64_t addr, int size, int write)
 			return NULL;
 		}
 		uint64_t fp = c->fr[k].fp;
-		if (c->opts->model == INTERP_MODEL_KERNEL_STACK) {
-			/* the kernel interpreter's buffer for this call: a tail-call
-			 * target needing more than it overflows */
-			if (addr < fp - (uint64_t)c->fr[k].buf) {
-				stop(c, OUTCOME_FAULT, FAULT_STACK_OVERFLOW);
-				return NULL;
-			}
-		} else if (addr < fp - (uint64_t)c->fr[k].depth) {
+		if (c->opts->model != INTERP_MODEL_KERNEL_STACK && addr < fp - (uint64_t)c->fr[k].depth) {
 			stop(c, OUTCOME_VERIFIER_ESCAPE, FAULT_STACK_BOUNDS);
 			return NULL;
 		}
@@ -126,9 +129,21 @@ static uint64_t load(const uint8_t *p, int size)
 {
 	switch (size) {
 	case 1: return *p;
-	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	case 2: {
+		uint16_t v;
+		memcpy(&v, p, 2);
+		return v;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		return v;
+	}
+	default: {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		return v;
+	}
 	}
 }
 
@@ -136,8 +151,16 @@ static void store(uint8_t *p, int size, uint64_t v)
 {
 	switch (size) {
 	case 1: *p = (uint8_t)v; break;
-	case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
-	case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+	case 2: {
+		uint16_t x = (uint16_t)v;
+		memcpy(p, &x, 2);
+		break;
+	}
+	case 4: {
+		uint32_t x = (uint32_t)v;
+		memcpy(p, &x, 4);
+		break;
+	}
 	default: memcpy(p, &v, 8); break;
 	}
 }
@@ -205,24 +228,24 @@ int interp_run(const struct prog_set *set, const struct interp_opts *opts, struc
 
 	static const void *const dispatch[ISA_NUM_OPS] = {
 #define INTERP_LABEL(id, code, fmt, disc, name) [ISA_##id] = &&op_##id,
-		BPF_OPCODE_TABLE(INTERP_LABEL)
+	    BPF_OPCODE_TABLE(INTERP_LABEL)
 #undef INTERP_LABEL
 	};
 
 #define DST reg[in->dst]
 #define SRC reg[in->src]
 #define IMM ((uint64_t)(int64_t)in->imm)
-#define NEXT                                                                  \
-	do {                                                                  \
-		pc++;                                                         \
-		goto next;                                                    \
+#define NEXT               \
+	do {               \
+		pc++;      \
+		goto next; \
 	} while (0)
-#define JUMP(off)                                                             \
-	do {                                                                  \
-		if ((off) < 0 && !spend(c))                                   \
-			goto done;                                            \
-		pc += (off) + 1;                                              \
-		goto next;                                                    \
+#define JUMP(off)                           \
+	do {                                \
+		if ((off) < 0 && !spend(c)) \
+			goto done;          \
+		pc += (off) + 1;            \
+		goto next;                  \
 	} while (0)
 
 next:
@@ -410,24 +433,24 @@ op_LDDW:
 	pc += 2;
 	goto next;
 
-#define LDST(SZ, BYTES)                                                       \
+#define LDST(SZ, BYTES)                                                                         \
 	op_LDX_##SZ : if (!(m = mem(c, SRC + (uint64_t)(int64_t)in->off, BYTES, 0))) goto done; \
-	DST = load(m, BYTES);                                                 \
-	NEXT;                                                                 \
-	op_ST_##SZ : if (!(m = mem(c, DST + (uint64_t)(int64_t)in->off, BYTES, 1))) goto done; \
-	store(m, BYTES, IMM);                                                 \
-	NEXT;                                                                 \
+	DST = load(m, BYTES);                                                                   \
+	NEXT;                                                                                   \
+	op_ST_##SZ : if (!(m = mem(c, DST + (uint64_t)(int64_t)in->off, BYTES, 1))) goto done;  \
+	store(m, BYTES, IMM);                                                                   \
+	NEXT;                                                                                   \
 	op_STX_##SZ : if (!(m = mem(c, DST + (uint64_t)(int64_t)in->off, BYTES, 1))) goto done; \
-	store(m, BYTES, SRC);                                                 \
+	store(m, BYTES, SRC);                                                                   \
 	NEXT;
 	LDST(B, 1)
 	LDST(H, 2)
 	LDST(W, 4)
 	LDST(DW, 8)
 #undef LDST
-#define LDXS(SZ, BYTES)                                                       \
+#define LDXS(SZ, BYTES)                                                                          \
 	op_LDXS_##SZ : if (!(m = mem(c, SRC + (uint64_t)(int64_t)in->off, BYTES, 0))) goto done; \
-	DST = (uint64_t)sext(load(m, BYTES), BYTES);                          \
+	DST = (uint64_t)sext(load(m, BYTES), BYTES);                                             \
 	NEXT;
 	LDXS(B, 1)
 	LDXS(H, 2)
@@ -435,15 +458,16 @@ op_LDDW:
 #undef LDXS
 
 	/* atomics: the machine is single-threaded, so read-modify-write */
-#define ATOMIC(ID, BYTES, EXPR, FETCH)                                        \
-	op_ATOMIC##ID : {                                                     \
+#define ATOMIC(ID, BYTES, EXPR, FETCH)                                         \
+	op_ATOMIC##ID:                                                         \
+	{                                                                      \
 		if (!(m = mem(c, DST + (uint64_t)(int64_t)in->off, BYTES, 1))) \
-			goto done;                                            \
-		uint64_t old = load(m, BYTES), s = SRC;                       \
-		store(m, BYTES, (EXPR));                                      \
-		if (FETCH)                                                    \
-			SRC = old;                                            \
-		NEXT;                                                         \
+			goto done;                                             \
+		uint64_t old = load(m, BYTES), s = SRC;                        \
+		store(m, BYTES, (EXPR));                                       \
+		if (FETCH)                                                     \
+			SRC = old;                                             \
+		NEXT;                                                          \
 	}
 	ATOMIC(64_ADD, 8, old + s, 0)
 	ATOMIC(32_ADD, 4, old + s, 0)
@@ -464,7 +488,7 @@ op_LDDW:
 	ATOMIC(64_XCHG, 8, s, 1)
 	ATOMIC(32_XCHG, 4, s, 1)
 #undef ATOMIC
-op_ATOMIC64_CMPXCHG: {
+op_ATOMIC64_CMPXCHG : {
 	if (!(m = mem(c, DST + (uint64_t)(int64_t)in->off, 8, 1)))
 		goto done;
 	uint64_t old = load(m, 8);
@@ -473,7 +497,7 @@ op_ATOMIC64_CMPXCHG: {
 	reg[0] = old;
 	NEXT;
 }
-op_ATOMIC32_CMPXCHG: {
+op_ATOMIC32_CMPXCHG : {
 	if (!(m = mem(c, DST + (uint64_t)(int64_t)in->off, 4, 1)))
 		goto done;
 	uint32_t old = (uint32_t)load(m, 4);
@@ -487,14 +511,14 @@ op_JA:
 	JUMP(in->off);
 op_JA32:
 	JUMP(in->imm);
-#define JCOND(ID, CMP64, CMP32)                                               \
-	op_##ID##_K : if (CMP64(DST, IMM)) JUMP(in->off);                     \
-	NEXT;                                                                 \
-	op_##ID##_X : if (CMP64(DST, SRC)) JUMP(in->off);                     \
-	NEXT;                                                                 \
+#define JCOND(ID, CMP64, CMP32)                                                     \
+	op_##ID##_K : if (CMP64(DST, IMM)) JUMP(in->off);                           \
+	NEXT;                                                                       \
+	op_##ID##_X : if (CMP64(DST, SRC)) JUMP(in->off);                           \
+	NEXT;                                                                       \
 	op_##ID##32_K : if (CMP32((uint32_t)DST, (uint32_t)in->imm)) JUMP(in->off); \
-	NEXT;                                                                 \
-	op_##ID##32_X : if (CMP32((uint32_t)DST, (uint32_t)SRC)) JUMP(in->off); \
+	NEXT;                                                                       \
+	op_##ID##32_X : if (CMP32((uint32_t)DST, (uint32_t)SRC)) JUMP(in->off);     \
 	NEXT;
 #define U_EQ(a, b) ((a) == (b))
 #define U_NE(a, b) ((a) != (b))
@@ -524,7 +548,7 @@ op_JA32:
 	JCOND(JSLE, S64_LE, S32_LE)
 #undef JCOND
 
-op_CALL_LOCAL: {
+op_CALL_LOCAL : {
 	if (!spend(c))
 		goto done;
 	if (c->nfr >= RUN_MAX_FRAMES) {
@@ -548,7 +572,7 @@ op_CALL_LOCAL: {
 }
 
 op_CALL:
-op_CALL_KFUNC: {
+op_CALL_KFUNC : {
 	int rt = rt_call_lookup(in->src == BPF_PSEUDO_KFUNC_CALL, in->imm);
 	uint64_t r0 = 0;
 	switch (rt) {
@@ -579,18 +603,10 @@ op_CALL_KFUNC: {
 		pc = 0;
 		goto next;
 	}
-	case RT_TRACE:
-		r0 = rt_trace(&c->rt, reg[1]);
-		break;
-	case RT_RES_ACQUIRE:
-		r0 = rt_res_acquire(&c->rt, reg[1]);
-		break;
-	case RT_RES_RELEASE:
-		r0 = rt_res_release(&c->rt, reg[1]);
-		break;
-	case RT_RES_ID:
-		r0 = rt_res_id(&c->rt, reg[1]);
-		break;
+	case RT_TRACE: r0 = rt_trace(&c->rt, reg[1]); break;
+	case RT_RES_ACQUIRE: r0 = rt_res_acquire(&c->rt, reg[1]); break;
+	case RT_RES_RELEASE: r0 = rt_res_release(&c->rt, reg[1]); break;
+	case RT_RES_ID: r0 = rt_res_id(&c->rt, reg[1]); break;
 	case RT_THROW: {
 		uint64_t cookie = reg[1];
 		/* the boundary: the frame of the running program's main */
@@ -642,7 +658,7 @@ op_EXIT:
 		out->r0 = reg[0];
 		goto done;
 	}
-frame_return: {
+frame_return : {
 	struct iframe *f = &c->fr[c->nfr - 1];
 	memcpy(&reg[6], f->saved, sizeof(f->saved));
 	pc = f->ret_pc;
