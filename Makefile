@@ -10,7 +10,9 @@ WARN    := -Wall -Wextra -Werror -std=gnu11
 CFLAGS  ?= -O2 -g
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 BUILD   := build
-SHARED  ?= ../shared
+# The shared folder with SPEC.md and the conformance suite: beside the
+# checkout, or where the team's machines keep it.
+SHARED  ?= $(firstword $(wildcard ../shared /work/shared) ../shared)
 
 CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/textfmt.c \
               core/outcome.c core/runtime.c core/verifier.c
@@ -59,10 +61,10 @@ $(BUILD)/fuzz_parser: tests/fuzz_parser.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
 test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser
 	$(BUILD)/test_unit
 	BPFDIFF=$(BUILD)/bpfdiff-san SHARED=$(SHARED) sh tests/run_tests.sh
-	sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 20
+	SHARED=$(SHARED) sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 20
 
 fuzz-parser: $(BUILD)/fuzz_parser
-	sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 60
+	SHARED=$(SHARED) sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 60
 
 demo: $(BUILD)/bpfdiff
 	sh scripts/demo.sh $(BUILD)/bpfdiff

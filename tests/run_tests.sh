@@ -10,6 +10,11 @@ failures=0
 pass() { echo "ok   $1"; }
 fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 
+if [ ! -d "$S/conformance/tests" ]; then
+	echo "FAIL conformance suite not found under $S (set SHARED=path/to/shared)"
+	exit 1
+fi
+
 # --- conformance: every program passes, but for the two that need runtime
 # extensions of the suite's own runtimes (its README says so)
 conf="$S/conformance/tests"
