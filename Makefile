@@ -21,7 +21,7 @@ LIB_SRC    := $(CORE_SRC) $(INTERP_SRC)
 HDRS       := $(wildcard core/*.h interp/*.h)
 
 # Debian packages the build and the tests need; installed once, when missing.
-DEB_PKGS   := clang libcapstone-dev libbpf-dev libelf-dev
+DEB_PKGS   := clang afl++ libcapstone-dev libbpf-dev libelf-dev librte-bpf23
 DEPS_STAMP := $(BUILD)/.deps
 
 .PHONY: all test demo fuzz-parser clean deps format

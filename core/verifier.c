@@ -1329,6 +1329,13 @@ static int explore(struct vctx *v, struct vstate *st, int pc)
 			}
 			if (is_ptr(a) || is_ptr(b))
 				return verr(v, pc, "R%d pointer comparison prohibited", is_ptr(a) ? in->dst : in->src);
+			if (fmt == FMT_JMP_X && in->src == in->dst) {
+				/* a register against itself: both outcomes, unrefined */
+				if (push(v, st, target))
+					return -1;
+				pc++;
+				break;
+			}
 			/* both scalars: explore the feasible outcomes */
 			struct vstate *c = state_copy(st);
 			if (!c)
@@ -1337,11 +1344,6 @@ static int explore(struct vctx *v, struct vstate *st, int pc)
 			struct vreg *ca = &cf->r[in->dst], cbk = bk, *cb = fmt == FMT_JMP_X ? &cf->r[in->src] : &cbk;
 			int taken_ok = refine(ca, cb, jop, 1, is32) == 0;
 			int fall_ok = refine(a, b, jop, 0, is32) == 0;
-			if (fmt == FMT_JMP_X && in->src == in->dst) {
-				taken_ok = 1; /* a register against itself: refinement is meaningless */
-				fall_ok = 1;
-				memcpy(c, st, state_size(st->nframes));
-			}
 			if (taken_ok && fall_ok) {
 				int rc = push(v, c, target);
 				free(c);
@@ -1680,9 +1682,16 @@ static int verify_prog(struct prog_set *set, int pi, struct diag *d)
 	st->nframes = 1;
 	init_frame(&st->f[0], 0, -1, 0);
 	st->f[0].r[1] = (struct vreg){.type = T_CTX};
-	sc_const(&st->f[0].r[2], 0);
-	sc_unsigned_range(&st->f[0].r[2], 0, PROG_MAX_MEM);
-	sc_sync(&st->f[0].r[2]);
+	/* R2 holds the context's length when the run enters here, but a tail
+	 * call enters with R2 = the prog array: then it is unreadable */
+	int tail_target = 0;
+	for (int a = 0; a < set->narrays; a++)
+		for (int s = 0; s < set->arrays[a].nslots; s++)
+			tail_target |= set->arrays[a].slot[s] == pi;
+	if (pi == 0 && !tail_target) {
+		sc_unsigned_range(&st->f[0].r[2], 0, PROG_MAX_MEM);
+		sc_sync(&st->f[0].r[2]);
+	}
 	if (run_paths(&v, st, 0))
 		goto out;
 	if (p->exception_cb >= 0) {
