@@ -22,6 +22,7 @@ void prog_set_free(struct prog_set *set)
 		free(set->progs[i].ops);
 		free(set->progs[i].tc_arrays);
 		free(set->progs[i].tc_slot);
+		free(set->progs[i].mem_kind);
 	}
 	free(set->mem);
 	free(set->file);

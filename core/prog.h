@@ -46,11 +46,13 @@ struct prog {
 	int *func_of;	     /* function index of each pc */
 	uint8_t *ops;	     /* opcode table row of each pc (ISA_OP_NONE: lddw's second slot) */
 	uint16_t *tc_arrays; /* per pc: bit a set when a tail call there may use prog array a */
+	uint8_t *mem_kind;   /* per pc: MEM_KIND_* bits of the pointers a load or store there uses */
 	int16_t *tc_slot;    /* per pc: the tail call's index when always the same constant, -1 if not */
 	int depth_bound;     /* verifier: deepest summed frame cost of one call chain */
 };
 
 #define ISA_OP_NONE 0xff
+enum { MEM_KIND_STACK = 1, MEM_KIND_CTX = 2 };
 
 struct prog_array {
 	char name[PROG_NAME_MAX];

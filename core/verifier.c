@@ -134,7 +134,11 @@ static int sc_sync(struct vreg *r)
 	if (r->umin == r->umax) {
 		if ((r->umin & ~r->tm) != r->tv)
 			return -1;
+		/* keeps a pointer a pointer: the bounds may describe its offset */
+		uint8_t type = r->type, frameno = r->frameno;
 		sc_const(r, r->umin);
+		r->type = type;
+		r->frameno = frameno;
 	}
 	return 0;
 }
@@ -685,8 +689,8 @@ static int state_covers(const struct vstate *o, const struct vstate *n)
 			if (a->init[w] & ~b->init[w])
 				return 0;
 		for (int s = 0; s < NSLOTS; s++) {
-			int oinit = byte_init(a, s * 8);
-			if (!oinit)
+			/* a slot matters where the old state wrote any of its bytes */
+			if (!((a->init[s / 8] >> ((s % 8) * 8)) & 0xff))
 				continue;
 			const struct vreg *os = &a->spill[s], *ns = &b->spill[s];
 			if (os->type == T_NOT_INIT) {
@@ -1016,6 +1020,8 @@ static int do_mem(struct vctx *v, struct vstate *st, int pc, const struct bpf_in
 	if (fmt == FMT_LDX && check_write(v, pc, in->dst))
 		return -1;
 	int64_t lo, hi;
+	/* what the JIT must check at run time here: context accesses */
+	v->p->mem_kind[pc] |= base.type == T_CTX ? MEM_KIND_CTX : base.type == T_STACK ? MEM_KIND_STACK : 0;
 	if (base.type == T_CTX) {
 		if (val && is_ptr(val))
 			return verr(v, pc, "R%d leaks addr into ctx", in->src);
@@ -1116,6 +1122,8 @@ static int want_scalar(struct vctx *v, const struct vstate *st, int pc, int r, i
 }
 
 /* Helper and kfunc calls. Returns 1 when the path ends (bpf_throw). */
+static void pop_frame(struct vstate *st);
+
 static int do_runtime_call(struct vctx *v, struct vstate *st, int pc, const struct bpf_insn *in)
 {
 	struct vframe *f = &st->f[st->nframes - 1];
@@ -1139,6 +1147,23 @@ static int do_runtime_call(struct vctx *v, struct vstate *st, int pc, const stru
 			return -1;
 		if (st->nrefs)
 			return verr(v, pc, "tail_call would lead to reference leak");
+		if (st->nframes > 1) {
+			/* a successful tail call replaces this frame: the target's R0
+			 * (a scalar: its return value or its throw's cookie) comes
+			 * back to the caller, now */
+			struct vstate *c = state_copy(st);
+			if (!c)
+				return verr(v, pc, "out of memory");
+			int ret = c->f[c->nframes - 1].ret_pc;
+			pop_frame(c);
+			struct vframe *cf = &c->f[c->nframes - 1];
+			clobber_caller_saved(cf);
+			sc_unknown(&cf->r[0]);
+			int rc = push(v, c, ret);
+			free(c);
+			if (rc)
+				return -1;
+		}
 		v->p->tc_arrays[pc] |= (uint16_t)(1u << f->r[2].id);
 		{
 			/* a constant index below the slot count names one slot */
@@ -1436,8 +1461,9 @@ static int structure(struct vctx *v)
 	p->func_of = calloc((size_t)p->len, sizeof(int));
 	p->tc_arrays = calloc((size_t)p->len, sizeof(uint16_t));
 	p->tc_slot = malloc((size_t)p->len * sizeof(int16_t));
+	p->mem_kind = calloc((size_t)p->len, 1);
 	unsigned char *start = calloc((size_t)p->len + 1, 1);
-	if (!p->ops || !p->func_of || !p->tc_arrays || !p->tc_slot || !start) {
+	if (!p->ops || !p->func_of || !p->tc_arrays || !p->tc_slot || !p->mem_kind || !start) {
 		free(start);
 		return verr(v, 0, "out of memory");
 	}
@@ -1671,6 +1697,8 @@ static int verify_prog(struct prog_set *set, int pi, struct diag *d)
 	free(p->func_of);
 	free(p->tc_arrays);
 	free(p->tc_slot);
+	free(p->mem_kind);
+	p->mem_kind = NULL;
 	p->ops = NULL;
 	p->func_of = NULL;
 	p->tc_arrays = NULL;

@@ -91,7 +91,10 @@ static void stop(struct ictx *c, enum outcome_kind k, enum fault_kind fk)
 static uint8_t *mem(struct ictx *c, uint64_t addr, int size, int write)
 {
 	uint64_t sb = (uint64_t)(uintptr_t)c->stack, se = sb + sizeof(c->stack);
-	if (addr >= sb && addr < se) {
+	/* the verifier says which pointers reach this pc: a context pointer
+	 * that lands in the stack is still a context access */
+	uint8_t kind = c->set->progs[c->prog].mem_kind[c->pc];
+	if ((kind & MEM_KIND_STACK) && addr >= sb && addr < se) {
 		/* the frame whose region holds addr, searching from the top */
 		int k = c->nfr - 1;
 		while (k >= 0 && addr >= c->fr[k].fp)
@@ -117,6 +120,10 @@ static uint8_t *mem(struct ictx *c, uint64_t addr, int size, int write)
 			return NULL;
 		}
 		return (uint8_t *)(uintptr_t)addr;
+	}
+	if (!(kind & MEM_KIND_CTX)) {
+		stop(c, OUTCOME_VERIFIER_ESCAPE, FAULT_STACK_BOUNDS);
+		return NULL;
 	}
 	uint64_t cb = (uint64_t)(uintptr_t)c->ctx;
 	if (addr >= cb && addr - cb <= c->ctx_len && (uint64_t)size <= c->ctx_len - (addr - cb))
