@@ -17,8 +17,9 @@ SHARED  ?= $(firstword $(wildcard ../shared /work/shared) ../shared)
 CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/textfmt.c \
               core/outcome.c core/runtime.c core/verifier.c
 INTERP_SRC := interp/interp.c
-LIB_SRC    := $(CORE_SRC) $(INTERP_SRC)
-HDRS       := $(wildcard core/*.h interp/*.h)
+JIT_SRC    := jit/jit_x86.c jit/sandbox.c
+LIB_SRC    := $(CORE_SRC) $(INTERP_SRC) $(JIT_SRC)
+HDRS       := $(wildcard core/*.h interp/*.h jit/*.h)
 
 # Debian packages the build and the tests need; installed once, when missing.
 DEB_PKGS   := clang afl++ libcapstone-dev libbpf-dev libelf-dev librte-bpf23
@@ -70,7 +71,7 @@ demo: $(BUILD)/bpfdiff
 	sh scripts/demo.sh $(BUILD)/bpfdiff
 
 format:
-	clang-format -i core/*.c core/*.h interp/*.c interp/*.h cli/*.c tests/*.c
+	clang-format -i core/*.c core/*.h interp/*.c interp/*.h jit/*.c jit/*.h cli/*.c tests/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -14,6 +14,7 @@
 #include "../core/textfmt.h"
 #include "../core/verifier.h"
 #include "../interp/interp.h"
+#include "../jit/jit.h"
 
 #define EXIT_FAIL 1
 #define EXIT_ERROR 2
@@ -23,9 +24,10 @@ static const char usage[] = "usage: bpfdiff COMMAND [ARGS]\n"
 			    "Differential testing of eBPF engines (see README.md).\n"
 			    "\n"
 			    "commands:\n"
-			    "  run FILE [--engine interp] [--model NAME] [--json]\n"
+			    "  run FILE [--engine interp|jit|both] [--model NAME] [--json]\n"
 			    "                      verify and run a program set, print its outcome record\n"
-			    "  check FILE|DIR...   run files and check their expectations (-- expect, -- result,\n"
+			    "  check FILE|DIR... [--engine interp|jit|both]\n"
+			    "                      run files and check their expectations (-- expect, -- result,\n"
 			    "                      -- error); one line per failure, then 'N passed, N failed'\n"
 			    "                      --isa-shifts: mask out-of-range immediate shifts (RFC 9669)\n"
 			    "                      instead of rejecting them (kernel); for bpf_conformance\n"
@@ -70,6 +72,18 @@ static int run_engine(const struct engine_opts *o, const struct prog_set *set, s
 	outcome_init(out);
 	if (strcmp(o->engine, "interp") == 0)
 		return interp_run(set, &o->interp, out);
+	if (strcmp(o->engine, "jit") == 0) {
+		char err[256];
+		struct jit_image *img = jit_compile(set, err, sizeof(err));
+		if (!img) {
+			fprintf(stderr, "%s: error: %s\n", set->file, err);
+			out->kind = OUTCOME_CRASH;
+			return -1;
+		}
+		int rc = jit_run(img, out);
+		jit_free(img);
+		return rc;
+	}
 	return -1;
 }
 
@@ -102,8 +116,8 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "bpfdiff run: error: FILE expected\n%s", usage);
 		return EXIT_ERROR;
 	}
-	if (strcmp(o.engine, "interp") != 0) {
-		fprintf(stderr, "bpfdiff run: error: unknown engine '%s' (available: interp)\n", o.engine);
+	if (strcmp(o.engine, "interp") != 0 && strcmp(o.engine, "jit") != 0 && strcmp(o.engine, "both") != 0) {
+		fprintf(stderr, "bpfdiff run: error: unknown engine '%s' (available: interp, jit, both)\n", o.engine);
 		return EXIT_ERROR;
 	}
 	struct prog_set *set = malloc(sizeof(*set));
@@ -117,6 +131,32 @@ static int cmd_run(int argc, char **argv)
 	if (load_verified(file, set, &d, 1)) {
 		fprintf(stderr, "%s\n", d.msg);
 		prog_set_free(set);
+		goto end;
+	}
+	if (strcmp(o.engine, "both") == 0) {
+		struct outcome *jo = malloc(sizeof(*jo));
+		struct engine_opts e = o;
+		e.engine = "interp";
+		run_engine(&e, set, out);
+		e.engine = "jit";
+		if (!jo || run_engine(&e, set, jo)) {
+			free(jo);
+			outcome_free(out);
+			prog_set_free(set);
+			goto end;
+		}
+		char why[256];
+		unsigned bit = outcome_diff(set, out, jo, OUTCOME_ALL_FIELDS, why, sizeof(why));
+		printf("# interp\n");
+		outcome_print(stdout, set, out);
+		printf("# jit\n");
+		outcome_print(stdout, set, jo);
+		printf(bit ? "# first difference (interp vs jit): %s\n" : "# no difference\n", why);
+		outcome_free(jo);
+		free(jo);
+		outcome_free(out);
+		prog_set_free(set);
+		rc = bit ? EXIT_FAIL : 0;
 		goto end;
 	}
 	run_engine(&o, set, out);
@@ -193,12 +233,31 @@ static void check_file(const char *path, struct check_stats *st)
 		st->failed++;
 		goto end;
 	}
-	run_engine(&st->o, set, out);
+	int both = strcmp(st->o.engine, "both") == 0;
+	struct engine_opts one = st->o;
+	if (both)
+		one.engine = "interp";
+	run_engine(&one, set, out);
 	char why[256];
 	unsigned bit = outcome_diff(set, set->expect, out, set->expect_mask, why, sizeof(why));
 	if (bit) {
 		printf("FAIL %s: expected vs got: %s\n", path, why);
 		st->failed++;
+	} else if (both) {
+		/* the JIT must report the same record, every field */
+		struct outcome *jo = malloc(sizeof(*jo));
+		struct engine_opts jit = st->o;
+		jit.engine = "jit";
+		if (jo && run_engine(&jit, set, jo) == 0 &&
+		    !outcome_diff(set, out, jo, OUTCOME_ALL_FIELDS, why, sizeof(why)))
+			st->passed++;
+		else {
+			printf("FAIL %s: interp vs jit: %s\n", path, jo ? why : "out of memory");
+			st->failed++;
+		}
+		if (jo)
+			outcome_free(jo);
+		free(jo);
 	} else
 		st->passed++;
 	outcome_free(out);
@@ -266,8 +325,10 @@ static int cmd_check(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc) {
 			st.o.engine = argv[++i];
-			if (strcmp(st.o.engine, "interp") != 0) {
-				fprintf(stderr, "bpfdiff check: error: unknown engine '%s' (available: interp)\n",
+			if (strcmp(st.o.engine, "interp") != 0 && strcmp(st.o.engine, "jit") != 0 &&
+			    strcmp(st.o.engine, "both") != 0) {
+				fprintf(stderr,
+					"bpfdiff check: error: unknown engine '%s' (available: interp, jit, both)\n",
 					st.o.engine);
 				return EXIT_ERROR;
 			}

@@ -10,11 +10,12 @@
 #define OUTCOME_MAX_DESTRUCTORS 1024
 #define OUTCOME_MAX_TRACE 1024
 
-#define OUTCOME_KIND_LIST(X)                                                                        \
-	X(EXIT, "exit")                                                                             \
-	X(THROW, "throw")                                                                           \
-	X(FAULT, "fault") X(BUDGET, "budget") X(VERIFIER_ESCAPE, "verifier_escape") X(CRASH, "cras" \
-											     "h")
+#define OUTCOME_KIND_LIST(X)                                                      \
+	X(EXIT, "exit")                                                           \
+	X(THROW, "throw")                                                         \
+	X(FAULT, "fault")                                                         \
+	X(BUDGET, "budget") X(VERIFIER_ESCAPE, "verifier_escape") X(CRASH, "cras" \
+									   "h")
 
 enum outcome_kind {
 #define OK_ENUM(e, s) OUTCOME_##e,
@@ -23,12 +24,12 @@ enum outcome_kind {
 	    OUTCOME_NUM_KINDS
 };
 
-#define FAULT_KIND_LIST(X)                                                                                \
-	X(NONE, "none")                                                                                   \
-	X(CTX_READ, "ctx_read")                                                                           \
-	X(CTX_WRITE, "ctx_write")                                                                         \
-	X(STACK_OVERFLOW, "stack_overflow") X(STACK_BOUNDS, "stack_bounds") X(BAD_POINTER, "bad_pointer") \
-	    X(SIGNAL, "signal")
+#define FAULT_KIND_LIST(X)                  \
+	X(NONE, "none")                     \
+	X(CTX_READ, "ctx_read")             \
+	X(CTX_WRITE, "ctx_write")           \
+	X(STACK_OVERFLOW, "stack_overflow") \
+	X(STACK_BOUNDS, "stack_bounds") X(BAD_POINTER, "bad_pointer") X(SIGNAL, "signal")
 
 enum fault_kind {
 #define FK_ENUM(e, s) FAULT_##e,
@@ -60,6 +61,9 @@ struct outcome {
 };
 
 struct prog_set;
+
+/* Every compared field (EXPECT_* bits; native_stack_hwm is engine-specific). */
+#define OUTCOME_ALL_FIELDS 0xffu
 
 void outcome_init(struct outcome *o);
 void outcome_free(struct outcome *o);

@@ -72,6 +72,17 @@ fi
 n=$(find corpus -name '*.bpf' | wc -l)
 [ "$n" -ge 40 ] && pass "corpus has $n program sets" || fail "corpus has only $n program sets"
 
+# --- parity: the JIT reports the same record as the interpreter, every field
+if "$B" check --engine both corpus >"$T/both.out" 2>&1 &&
+	"$B" check --engine both --isa-shifts $files >>"$T/both.out" 2>&1; then
+	pass "parity interp/jit: $(grep passed "$T/both.out" | tr '\n' ' ')"
+else
+	grep -v "^ok" "$T/both.out" | head -20
+	fail "parity interp/jit"
+fi
+"$B" run --engine both corpus/exceptions/tail_call_throw_124.bpf >"$T/rb.out"
+grep -q "^# no difference$" "$T/rb.out" && pass "run --engine both" || fail "run --engine both"
+
 # --- check reports failures: a wrong expectation fails with exit 1
 printf -- '-- asm\nmov %%r0, 7\nexit\n-- expect\nr0 8\n' >"$T/wrong.bpf"
 "$B" check "$T/wrong.bpf" >"$T/wrong.out"
