@@ -17,7 +17,8 @@ SHARED  ?= $(firstword $(wildcard ../shared /work/shared) ../shared)
 CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/textfmt.c \
               core/outcome.c core/runtime.c core/verifier.c
 INTERP_SRC := interp/interp.c
-JIT_SRC    := jit/jit_x86.c jit/sandbox.c
+JIT_SRC    := jit/jit_x86.c jit/sandbox.c jit/jit_disasm.c
+LIBS       := -lcapstone
 LIB_SRC    := $(CORE_SRC) $(INTERP_SRC) $(JIT_SRC)
 HDRS       := $(wildcard core/*.h interp/*.h jit/*.h)
 
@@ -44,20 +45,20 @@ deps: $(DEPS_STAMP)
 
 $(BUILD)/bpfdiff: $(LIB_SRC) cli/bpfdiff.c $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $(LIB_SRC) cli/bpfdiff.c
+	$(CC) $(WARN) $(CFLAGS) -o $@ $(LIB_SRC) cli/bpfdiff.c $(LIBS)
 
 $(BUILD)/bpfdiff-san: $(LIB_SRC) cli/bpfdiff.c $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) -O1 -g $(SAN) -o $@ $(LIB_SRC) cli/bpfdiff.c
+	$(CC) $(WARN) -O1 -g $(SAN) -o $@ $(LIB_SRC) cli/bpfdiff.c $(LIBS)
 
 $(BUILD)/test_unit: tests/test_unit.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) -O1 -g $(SAN) -o $@ tests/test_unit.c $(LIB_SRC)
+	$(CC) $(WARN) -O1 -g $(SAN) -o $@ tests/test_unit.c $(LIB_SRC) $(LIBS)
 
 $(BUILD)/fuzz_parser: tests/fuzz_parser.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
 	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ tests/fuzz_parser.c $(LIB_SRC)
+		-o $@ tests/fuzz_parser.c $(LIB_SRC) $(LIBS)
 
 test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser
 	$(BUILD)/test_unit

@@ -43,6 +43,7 @@ struct engine_opts {
 	const char *engine;
 	unsigned verify_flags;
 	struct interp_opts interp;
+	enum jit_model jit_model;
 };
 
 static int parse_model(const char *name, struct engine_opts *o)
@@ -51,6 +52,12 @@ static int parse_model(const char *name, struct engine_opts *o)
 		o->interp.model = INTERP_MODEL_NONE;
 	else if (strcmp(name, "kernel-interp-stack") == 0)
 		o->interp.model = INTERP_MODEL_KERNEL_STACK;
+	else if (strcmp(name, "jit-per-frame-tail-count") == 0)
+		o->jit_model = JIT_MODEL_PER_FRAME_TCC;
+	else if (strcmp(name, "jit-count-empty-slots") == 0)
+		o->jit_model = JIT_MODEL_COUNT_EMPTY;
+	else if (strcmp(name, "jit-tail-limit-32") == 0)
+		o->jit_model = JIT_MODEL_LIMIT_32;
 	else
 		return -1;
 	return 0;
@@ -74,7 +81,7 @@ static int run_engine(const struct engine_opts *o, const struct prog_set *set, s
 		return interp_run(set, &o->interp, out);
 	if (strcmp(o->engine, "jit") == 0) {
 		char err[256];
-		struct jit_image *img = jit_compile(set, err, sizeof(err));
+		struct jit_image *img = jit_compile_model(set, o->jit_model, err, sizeof(err));
 		if (!img) {
 			fprintf(stderr, "%s: error: %s\n", set->file, err);
 			out->kind = OUTCOME_CRASH;
@@ -392,6 +399,34 @@ static int cmd_verify(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_jit(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[0], "--disasm") != 0) {
+		fprintf(stderr, "usage: bpfdiff jit --disasm FILE\n");
+		return EXIT_ERROR;
+	}
+	struct prog_set *set = malloc(sizeof(*set));
+	struct diag d = {0};
+	if (!set)
+		return EXIT_ERROR;
+	int rc = EXIT_ERROR;
+	if (load_verified(argv[1], set, &d, 1)) {
+		fprintf(stderr, "%s\n", d.msg);
+	} else {
+		char err[256];
+		struct jit_image *img = jit_compile(set, err, sizeof(err));
+		if (!img)
+			fprintf(stderr, "%s: error: %s\n", argv[1], err);
+		else {
+			rc = jit_disasm(stdout, img) ? EXIT_ERROR : 0;
+			jit_free(img);
+		}
+	}
+	prog_set_free(set);
+	free(set);
+	return rc;
+}
+
 static int cmd_asm_disasm(int argc, char **argv, int is_asm)
 {
 	if (argc != 1) {
@@ -462,6 +497,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 2, argv + 2);
+	if (strcmp(cmd, "jit") == 0)
+		return cmd_jit(argc - 2, argv + 2);
 	if (strcmp(cmd, "asm") == 0)
 		return cmd_asm_disasm(argc - 2, argv + 2, 1);
 	if (strcmp(cmd, "disasm") == 0)

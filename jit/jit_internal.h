@@ -9,6 +9,8 @@
 #include "../core/runtime.h"
 #include "jit.h"
 
+#define RT_MAX_FRAMES_MODEL 300
+
 enum { JIT_RUNNING = 0, JIT_STOP_BUDGET, JIT_STOP_CTX_READ, JIT_STOP_CTX_WRITE, JIT_STOP_ESCAPE };
 
 /* The run state; r12 points here while JITed code runs. */
@@ -21,7 +23,10 @@ struct jit_state {
 	uint32_t cur_stack, stack_hwm;
 	uint32_t status;
 	int32_t stop_prog, stop_pc;
-	int32_t thrown;			 /* the bottom frame's boundary was unwound */
+	int32_t thrown;	      /* the bottom frame's boundary was unwound */
+	uint32_t tcc;	      /* the tail-call counter (SPEC sec. 5: one per run) */
+	uint32_t depth, pass; /* per-frame-counter model: frame depth, count handed to the next frame */
+	uint32_t frame_tcc[RT_MAX_FRAMES_MODEL];
 	uint64_t bodies[PROG_MAX_PROGS]; /* each program's main body, for tail calls */
 };
 
@@ -37,6 +42,7 @@ struct jit_image {
 	uint8_t *code; /* mmap'd, read + execute */
 	size_t code_len, map_len;
 	size_t ret_point_off, stop_off, resume_off;
+	int model;
 	struct jit_prog progs[PROG_MAX_PROGS];
 };
 

@@ -288,6 +288,20 @@ static void emit_body_prologue(struct jit_ctx *j, int cost)
 	emit1(b, 0x41);
 	emit1(b, 0x57); /* push r15 */
 	emit_stack_enter(j, cost);
+	if (j->img->model == JIT_MODEL_PER_FRAME_TCC) {
+		/* inc dword [r12+depth] ; mov r10d, [r12+depth] ; mov r11d, [r12+pass] ;
+		 * mov [r12+r10*4+frame_tcc], r11d */
+		rex(b, 0, 0, 0, ST, 0);
+		emit1(b, 0xff);
+		mem_operand(b, 0, ST, STATE(depth));
+		op_rm(b, 0x8b, 0, AX, ST, STATE(depth));
+		op_rm(b, 0x8b, 0, BX, ST, STATE(pass));
+		emit1(b, 0x47);
+		emit1(b, 0x89);
+		emit1(b, 0x9c);
+		emit1(b, 0x94);
+		emit4(b, (uint32_t)STATE(frame_tcc));
+	}
 }
 
 /* pop r15 ; pop r14 ; pop r13 ; pop rbx */
@@ -731,18 +745,43 @@ static void emit_call_abs(struct jit_buf *b, const void *fn)
 /* bpf_tail_call(ctx, array = rsi, index = rdx), SPEC sec. 5:
  *   mov r10d, edx                              ; index = (u32)R3
  *   cmp r10d, [rsi+nslots] ; jae out
+ *   lea r9, [r12+tcc]                          ; the run's counter
+ *       (per-frame model: mov r9d, [r12+depth] ; lea r9, [r12+r9*4+frame_tcc])
+ *   cmp dword [r9], 33 ; jae out               ; (32 under the limit-32 model)
+ *   [count-empty model: inc dword [r9]]
  *   mov r10d, [rsi+r10*4+slot] ; test r10d, r10d ; js out   ; empty
- *   cmp dword [r12+tail_calls], 33 ; jae out
- *   budget ; inc dword [r12+tail_calls]
+ *   budget ; inc dword [r9] ; inc dword [r12+tail_calls]
+ *   [per-frame model: mov r11d, [r9] ; mov [r12+pass], r11d ; dec dword [r12+depth]]
  *   mov r11, [r12+r10*8+bodies]
  *   sub [r12+cur_stack], S ; pop r15..rbx ; mov rsp, rbp ; jmp r11
  * out: */
 static void emit_tail_call(struct jit_ctx *j)
 {
 	struct jit_buf *b = &j->b;
+	int model = j->img->model;
 	mov_rr(b, 0, AX, RDX);
 	op_rm(b, 0x3b, 0, AX, RSI, (int32_t)offsetof(struct prog_array, nslots));
 	size_t out1 = jcc(b, CC_AE, 0);
+	if (model == JIT_MODEL_PER_FRAME_TCC) {
+		op_rm(b, 0x8b, 0, R9, ST, STATE(depth));
+		emit1(b, 0x4f); /* lea r9, [r12 + r9*4 + frame_tcc] */
+		emit1(b, 0x8d);
+		emit1(b, 0x8c);
+		emit1(b, 0x8c);
+		emit4(b, (uint32_t)STATE(frame_tcc));
+	} else {
+		op_rm(b, 0x8d, 1, R9, ST, STATE(tcc));
+	}
+	rex(b, 0, 0, 0, R9, 0); /* cmp dword [r9], limit (83 /7 ib) */
+	emit1(b, 0x83);
+	mem_operand(b, 7, R9, 0);
+	emit1(b, model == JIT_MODEL_LIMIT_32 ? 32 : MAX_TAIL_CALL_CNT);
+	size_t out3 = jcc(b, CC_AE, 0);
+	if (model == JIT_MODEL_COUNT_EMPTY) {
+		rex(b, 0, 0, 0, R9, 0); /* inc dword [r9] */
+		emit1(b, 0xff);
+		mem_operand(b, 0, R9, 0);
+	}
 	/* mov r10d, [rsi + r10*4 + slot] (the budget check below uses r11) */
 	emit1(b, 0x46);
 	emit1(b, 0x8b);
@@ -751,15 +790,22 @@ static void emit_tail_call(struct jit_ctx *j)
 	emit4(b, (uint32_t)offsetof(struct prog_array, slot));
 	alu_rr(b, 0x85, 0, AX, AX);
 	size_t out2 = jcc(b, CC_S, 0);
-	rex(b, 0, 0, 0, ST, 0); /* cmp dword [r12+tail_calls], 33 (83 /7 ib) */
-	emit1(b, 0x83);
-	mem_operand(b, 7, ST, STATE(tail_calls));
-	emit1(b, MAX_TAIL_CALL_CNT);
-	size_t out3 = jcc(b, CC_AE, 0);
 	emit_budget(j);
+	if (model != JIT_MODEL_COUNT_EMPTY) {
+		rex(b, 0, 0, 0, R9, 0); /* inc dword [r9] */
+		emit1(b, 0xff);
+		mem_operand(b, 0, R9, 0);
+	}
 	rex(b, 0, 0, 0, ST, 0); /* inc dword [r12+tail_calls] (FF /0) */
 	emit1(b, 0xff);
 	mem_operand(b, 0, ST, STATE(tail_calls));
+	if (model == JIT_MODEL_PER_FRAME_TCC) {
+		op_rm(b, 0x8b, 0, BX, R9, 0);
+		op_mr(b, 0x89, 0, ST, STATE(pass), BX);
+		rex(b, 0, 0, 0, ST, 0); /* dec dword [r12+depth] (FF /1) */
+		emit1(b, 0xff);
+		mem_operand(b, 1, ST, STATE(depth));
+	}
 	/* mov r11, [r12 + r10*8 + bodies] */
 	emit1(b, 0x4f);
 	emit1(b, 0x8b);
@@ -1013,6 +1059,17 @@ E(CALL_LOCAL)
 {
 	/* budget ; call rel32 (E8) to the callee's entry */
 	emit_budget(j);
+	if (j->img->model == JIT_MODEL_PER_FRAME_TCC) {
+		/* the callee starts with this frame's count:
+		 * mov r10d, [r12+depth] ; mov r11d, [r12+r10*4+frame_tcc] ; mov [r12+pass], r11d */
+		op_rm(&j->b, 0x8b, 0, AX, ST, STATE(depth));
+		emit1(&j->b, 0x47);
+		emit1(&j->b, 0x8b);
+		emit1(&j->b, 0x9c);
+		emit1(&j->b, 0x94);
+		emit4(&j->b, (uint32_t)STATE(frame_tcc));
+		op_mr(&j->b, 0x89, 0, ST, STATE(pass), BX);
+	}
 	emit1(&j->b, 0xe8);
 	size_t at = j->b.len;
 	emit4(&j->b, 0);
@@ -1033,6 +1090,11 @@ E(EXIT)
 	/* epilogue: sub [r12+cur_stack], S ; pop r15..rbx ; leave ; ret */
 	(void)in;
 	emit_stack_leave(j, j->cost);
+	if (j->img->model == JIT_MODEL_PER_FRAME_TCC) {
+		rex(&j->b, 0, 0, 0, ST, 0); /* dec dword [r12+depth] */
+		emit1(&j->b, 0xff);
+		mem_operand(&j->b, 1, ST, STATE(depth));
+	}
 	emit_pop_callee_saved(&j->b);
 	emit1(&j->b, 0xc9);
 	emit1(&j->b, 0xc3);
@@ -1143,6 +1205,11 @@ static void emit_prog(struct jit_image *img, struct jit_ctx *j, int pi)
 
 struct jit_image *jit_compile(const struct prog_set *set, char *err, size_t errlen)
 {
+	return jit_compile_model(set, JIT_MODEL_NONE, err, errlen);
+}
+
+struct jit_image *jit_compile_model(const struct prog_set *set, enum jit_model model, char *err, size_t errlen)
+{
 	struct jit_image *img = calloc(1, sizeof(*img));
 	struct jit_ctx j = {.set = set, .img = img};
 	if (!img) {
@@ -1150,6 +1217,7 @@ struct jit_image *jit_compile(const struct prog_set *set, char *err, size_t errl
 		return NULL;
 	}
 	img->set = set;
+	img->model = model;
 	for (int i = 0; i < set->nprogs; i++) {
 		img->progs[i].pc_off = malloc(((size_t)set->progs[i].len + 1) * sizeof(long));
 		if (!img->progs[i].pc_off) {

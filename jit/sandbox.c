@@ -170,6 +170,7 @@ void jit_helper_throw(uint64_t cookie, uint64_t rbp, uint64_t desc)
 	int prog = (int)(desc / PROG_MAX_FUNCS), func = (int)(desc % PROG_MAX_FUNCS);
 	while (func != 0) {
 		cur->st.cur_stack -= (uint32_t)set->progs[prog].funcs[func].cost;
+		cur->st.depth--;
 		uint64_t ret = *(uint64_t *)(uintptr_t)(rbp + 8);
 		rbp = *(uint64_t *)(uintptr_t)rbp;
 		if (ret < (uint64_t)(uintptr_t)img->code ||
@@ -186,6 +187,9 @@ void jit_helper_throw(uint64_t cookie, uint64_t rbp, uint64_t desc)
 	uint64_t save_area = rbp - (uint64_t)p->funcs[0].cost - 32;
 	if (p->exception_cb >= 0) {
 		cur->st.cur_stack -= (uint32_t)p->funcs[0].cost;
+		if (cur->st.depth < RT_MAX_FRAMES_MODEL)
+			cur->st.pass = cur->st.frame_tcc[cur->st.depth];
+		cur->st.depth--;
 		resume(save_area, rbp, cookie, (uint64_t)(uintptr_t)(img->code + img->progs[prog].cb_landing));
 		abort();
 	}

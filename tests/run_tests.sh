@@ -83,6 +83,27 @@ fi
 "$B" run --engine both corpus/exceptions/tail_call_throw_124.bpf >"$T/rb.out"
 grep -q "^# no difference$" "$T/rb.out" && pass "run --engine both" || fail "run --engine both"
 
+# --- the JIT's encodings, reviewed like code: golden capstone listing
+"$B" jit --disasm tests/golden/jit_opcodes.bpf >"$T/golden.out" 2>&1
+if cmp -s "$T/golden.out" tests/golden/jit_opcodes.disasm; then
+	pass "jit --disasm matches tests/golden/jit_opcodes.disasm ($(grep -c '^;   [0-9]' tests/golden/jit_opcodes.disasm) BPF instructions)"
+else
+	diff tests/golden/jit_opcodes.disasm "$T/golden.out" | head -20
+	fail "jit golden disassembly"
+fi
+
+# --- bug models of the kernel's JIT (SPEC sec. 9): each differs from the reference on a program
+model_case() { # MODEL FILE: the reference passes the file's expectations, the model does not
+	if "$B" check --engine jit "$2" >/dev/null && ! "$B" check --engine jit --model "$1" "$2" >"$T/m.out"; then
+		pass "model $1 diverges on $2: $(grep FAIL "$T/m.out" | sed 's/.*expected vs got: //')"
+	else
+		fail "model $1 on $2"
+	fi
+}
+model_case jit-per-frame-tail-count corpus/tailcalls/hierarchy_1.bpf
+model_case jit-count-empty-slots corpus/tailcalls/empty_slot_40_then_slot0.bpf
+model_case jit-tail-limit-32 corpus/tailcalls/self_tail_call_limit.bpf
+
 # --- check reports failures: a wrong expectation fails with exit 1
 printf -- '-- asm\nmov %%r0, 7\nexit\n-- expect\nr0 8\n' >"$T/wrong.bpf"
 "$B" check "$T/wrong.bpf" >"$T/wrong.out"
