@@ -26,7 +26,7 @@ HDRS       := $(wildcard core/*.h interp/*.h jit/*.h)
 DEB_PKGS   := clang afl++ libcapstone-dev libbpf-dev libelf-dev librte-bpf23
 DEPS_STAMP := $(BUILD)/.deps
 
-.PHONY: all test demo fuzz-parser clean deps format
+.PHONY: all test demo fuzz-parser bench clean deps format
 
 all: $(BUILD)/bpfdiff
 
@@ -67,6 +67,13 @@ test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser
 
 fuzz-parser: $(BUILD)/fuzz_parser
 	SHARED=$(SHARED) sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 60
+
+$(BUILD)/bench: bench/bench.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) -O2 -g -o $@ bench/bench.c $(LIB_SRC) $(LIBS)
+
+bench: $(BUILD)/bench
+	$(BUILD)/bench
 
 demo: $(BUILD)/bpfdiff
 	sh scripts/demo.sh $(BUILD)/bpfdiff

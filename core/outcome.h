@@ -10,13 +10,14 @@
 #define OUTCOME_MAX_DESTRUCTORS 1024
 #define OUTCOME_MAX_TRACE 1024
 
-#define OUTCOME_KIND_LIST(X)                                  \
-	X(EXIT, "exit")                                       \
-	X(THROW, "throw")                                     \
-	X(FAULT, "fault")                                     \
-	X(BUDGET, "budget")                                   \
-	X(VERIFIER_ESCAPE, "verifier_escape") X(CRASH, "cras" \
-						       "h")
+#define OUTCOME_KIND_LIST(X)                  \
+	X(EXIT, "exit")                       \
+	X(THROW, "throw")                     \
+	X(FAULT, "fault")                     \
+	X(BUDGET, "budget")                   \
+	X(VERIFIER_ESCAPE, "verifier_escape") \
+	X(CRASH, "cras"                       \
+		 "h")
 
 enum outcome_kind {
 #define OK_ENUM(e, s) OUTCOME_##e,

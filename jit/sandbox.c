@@ -239,13 +239,30 @@ static int sandbox_init(char *err, size_t errlen)
 	return 0;
 }
 
-/* Bytes below the stack's top that the run touched: the lowest unpainted byte. */
+/* Bytes below the stack's top that the run touched: the lowest unpainted
+ * byte of the painted window (a page at a time, then byte by byte). */
 static __attribute__((noinline)) uint64_t scan_paint(const uint8_t *lo, const uint8_t *top)
 {
-	for (const uint8_t *s = lo; s < top; s++)
+	static uint8_t painted_page[4096];
+	if (!painted_page[0])
+		memset(painted_page, PAINT, sizeof(painted_page));
+	const uint8_t *s = lo;
+	while (s + sizeof(painted_page) <= top && memcmp(s, painted_page, sizeof(painted_page)) == 0)
+		s += sizeof(painted_page);
+	for (; s < top; s++)
 		if (*s != PAINT)
 			return (uint64_t)(top - s);
 	return 0;
+}
+
+/* The part of the sandbox stack a run can reach: its BPF frames (the static
+ * bound), the JIT's 48 bytes per frame for at most 8 + 33 * 7 live frames,
+ * and the C helpers' frames; painted before the run, scanned after. */
+static size_t paint_window(const struct prog_set *set)
+{
+	size_t w = (size_t)set->static_stack_bound + (MAX_CALL_FRAMES + MAX_TAIL_CALL_CNT * 7) * 64 + (16u << 10);
+	w = (w + 4095) / 4096 * 4096;
+	return w < SANDBOX_STACK ? w : SANDBOX_STACK;
 }
 
 typedef uint64_t (*enter_fn)(struct jit_state *st, void *ctx, uint64_t len, void *entry, void *stack_top);
@@ -281,7 +298,8 @@ int jit_run(struct jit_image *img, struct outcome *out)
 	for (int i = 0; i < set->nprogs; i++)
 		c->st.bodies[i] = (uint64_t)(uintptr_t)(img->code + img->progs[i].func_body[0]);
 	UNPOISON(lo, SANDBOX_STACK);
-	memset(lo, PAINT, SANDBOX_STACK); /* painted, scanned after the run */
+	size_t window = paint_window(set);
+	memset(top - window, PAINT, window); /* painted, scanned after the run */
 	cur = c;
 	enter_fn enter = (enter_fn)(void *)img->code;
 	uint64_t r0 = 0;
@@ -325,7 +343,7 @@ int jit_run(struct jit_image *img, struct outcome *out)
 	out->tail_calls = c->st.tail_calls;
 	out->stack_hwm = c->st.stack_hwm;
 	UNPOISON(lo, SANDBOX_STACK);
-	out->native_stack_hwm = scan_paint(lo, top);
+	out->native_stack_hwm = scan_paint(top - paint_window(set), top);
 	out->context = ctx;
 	out->context_len = set->mem_len;
 	free(c);

@@ -12,6 +12,9 @@
 #include "../core/textfmt.h"
 #include "../core/verifier.h"
 #include "../interp/interp.h"
+#include "../jit/jit_internal.h"
+
+#include <sys/mman.h>
 
 static int failures, checks;
 
@@ -298,8 +301,54 @@ static void test_outcome_text(void)
 	drop(set);
 }
 
+/* A signal inside JITed code becomes the outcome crash, with the BPF pc
+ * that the faulting address maps to, and the harness runs on. The image is
+ * patched (ud2 at pc 1) to stand for a wrong JIT. */
+static void test_jit_crash_recovery(void)
+{
+	struct diag d = {0};
+	int ok;
+	struct prog_set *set = load("-- asm\nmov %r0, 1\nadd %r0, 2\nexit\n", &d, &ok);
+	CHECK(ok, "crash program verifies: %s", d.msg);
+	if (!ok) {
+		drop(set);
+		return;
+	}
+	char err[128];
+	struct jit_image *img = jit_compile(set, err, sizeof(err));
+	CHECK(img != NULL, "jit: %s", err);
+	if (!img) {
+		drop(set);
+		return;
+	}
+	struct outcome *o = malloc(sizeof(*o));
+	outcome_init(o);
+	jit_run(img, o);
+	CHECK(o->kind == OUTCOME_EXIT && o->r0 == 3, "before the patch: exit 3, got %s %llu",
+	      outcome_kind_name(o->kind), (unsigned long long)o->r0);
+	uint8_t *at = img->code + jit_pc_offset(img, 0, 1);
+	CHECK(mprotect(img->code, img->map_len, PROT_READ | PROT_WRITE) == 0, "mprotect rw");
+	at[0] = 0x0f; /* ud2 */
+	at[1] = 0x0b;
+	CHECK(mprotect(img->code, img->map_len, PROT_READ | PROT_EXEC) == 0, "mprotect rx");
+	jit_run(img, o);
+	CHECK(o->kind == OUTCOME_CRASH && o->fault == FAULT_SIGNAL && o->fault_prog == 0 && o->fault_pc == 1,
+	      "crash at main:1, got %s %s %d:%d", outcome_kind_name(o->kind), fault_kind_name(o->fault), o->fault_prog,
+	      o->fault_pc);
+	jit_free(img);
+	/* the harness goes on: a fresh image runs normally */
+	img = jit_compile(set, err, sizeof(err));
+	jit_run(img, o);
+	CHECK(o->kind == OUTCOME_EXIT && o->r0 == 3, "after the crash: exit 3");
+	jit_free(img);
+	outcome_free(o);
+	free(o);
+	drop(set);
+}
+
 int main(void)
 {
+	test_jit_crash_recovery();
 	test_isa_table();
 	test_stack_rules();
 	test_reference_rules();
