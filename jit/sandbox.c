@@ -17,6 +17,11 @@
  * redzones in the shadow; frames abandoned by bpf_throw's unwinding never
  * unpoison theirs. The whole sandbox stack is unpoisoned before each run and
  * before each unwinding jump, so stale poison cannot meet a later frame. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
 #if defined(__SANITIZE_ADDRESS__)
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))

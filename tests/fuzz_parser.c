@@ -11,6 +11,7 @@
 #include "../core/textfmt.h"
 #include "../core/verifier.h"
 #include "../interp/interp.h"
+#include "../jit/jit.h"
 
 static void round_trip(const struct prog_set *set)
 {
@@ -65,6 +66,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				set->budget = 20000; /* keep each input fast */
 			outcome_init(out);
 			interp_run(set, NULL, out);
+			/* and differentially: the JIT must report the same record */
+			char err[128];
+			struct jit_image *img = jit_compile(set, err, sizeof(err));
+			struct outcome *jo = malloc(sizeof(*jo));
+			if (img && jo) {
+				char why[256];
+				outcome_init(jo);
+				jit_run(img, jo);
+				if (outcome_diff(set, out, jo, OUTCOME_ALL_FIELDS, why, sizeof(why))) {
+					fprintf(stderr, "interp vs jit: %s\n", why);
+					abort();
+				}
+				outcome_free(jo);
+			}
+			free(jo);
+			jit_free(img);
 			outcome_free(out);
 		}
 	}
