@@ -1,7 +1,8 @@
 /* x86-64 code generation. Register mapping as the kernel's JIT:
  *   R0 rax, R1 rdi, R2 rsi, R3 rdx, R4 rcx, R5 r8 (the C ABI's argument
  *   registers, so helpers are called directly), R6 rbx, R7 r13, R8 r14,
- *   R9 r15 (callee-saved), R10 rbp; r10 and r11 are scratch, r9 a second
+ *   R9 r15 (callee-saved), R10 rbp; r10 and r11 are scratch, r9 holds the
+ *   budget count (spilled to the run state around C calls),
  *   scratch, r12 points at the run state (struct jit_state).
  * Frame of a function with cost S (round_up(depth, 16), SPEC sec. 4):
  *   [rbp+8] return address, [rbp] caller's rbp, [rbp-S, rbp) the BPF stack,
@@ -234,18 +235,16 @@ static void emit_stop(struct jit_ctx *j, int status)
 }
 
 /* One unit of budget (SPEC sec. 7); stops here when it is past the budget.
- *   inc qword [r12+budget_used]
- *   mov r11, [r12+budget_used]
- *   cmp r11, [r12+budget]
- *   jbe ok ; stop(budget) ; ok: */
+ * The count lives in r9 while JITed code runs (kept in memory across C calls),
+ * so that a loop's budget check carries no dependency through memory.
+ *   inc r9 ; cmp r9, [r12+budget] ; jbe ok ; stop(budget) ; ok: */
 static void emit_budget(struct jit_ctx *j)
 {
 	struct jit_buf *b = &j->b;
-	rex(b, 1, 0, 0, ST, 0);
+	rex(b, 1, 0, 0, R9, 0); /* inc r9 (REX.W FF /0) */
 	emit1(b, 0xff);
-	mem_operand(b, 0, ST, STATE(budget_used));
-	op_rm(b, 0x8b, 1, BX, ST, STATE(budget_used));
-	op_rm(b, 0x3b, 1, BX, ST, STATE(budget));
+	modrm(b, 3, 0, R9);
+	op_rm(b, 0x3b, 1, R9, ST, STATE(budget));
 	size_t ok = jcc(b, CC_BE, 0);
 	emit_stop(j, JIT_STOP_BUDGET);
 	patch_here(b, ok);
@@ -594,9 +593,9 @@ static void emit_st(struct jit_ctx *j, const struct bpf_insn *in, int from_reg)
  * fetch add: lock xadd [m], src (F0 0F C1) ; xchg: xchg [m], src (87)
  * cmpxchg: lock cmpxchg [m], src (F0 0F B1; compares with rax = R0)
  * fetch or/and/xor, as the kernel does, a cmpxchg loop:
- *   mov r9, rax ; mov rax, [m]
+ *   mov [r12+budget_used], r9 ; mov r9, rax ; mov rax, [m]
  *   retry: mov r11, rax ; op r11, src ; lock cmpxchg [m], r11 ; jne retry
- *   mov src, rax ; mov rax, r9 (R0 back, unless src is R0) */
+ *   mov src, rax ; mov rax, r9 (R0 back, unless src is R0) ; mov r9, [r12+budget_used] */
 static void emit_atomic(struct jit_ctx *j, const struct bpf_insn *in)
 {
 	struct jit_buf *b = &j->b;
@@ -636,7 +635,8 @@ static void emit_atomic(struct jit_ctx *j, const struct bpf_insn *in)
 			mov_rr(b, 0, RAX, RAX); /* R0 gets the old value, zero-extended */
 		return;
 	}
-	/* fetch or/and/xor */
+	/* fetch or/and/xor; r9 (the budget count) is spilled meanwhile */
+	op_mr(b, 0x89, 1, ST, STATE(budget_used), R9);
 	mov_rr(b, 1, R9, RAX);
 	int mbase = base == RAX ? R9 : base, msrc = src == RAX ? R9 : src;
 	op_rm(b, 0x8b, w, RAX, mbase, in->off);
@@ -656,6 +656,7 @@ static void emit_atomic(struct jit_ctx *j, const struct bpf_insn *in)
 		mov_rr(b, w, src, RAX);
 		mov_rr(b, 1, RAX, R9);
 	}
+	op_rm(b, 0x8b, 1, R9, ST, STATE(budget_used));
 }
 
 static int jmp_cc(int op, int *is_test)
@@ -734,24 +735,27 @@ static void emit_ja(struct jit_ctx *j, int32_t off)
 	jump_to(j, JMP, j->pc + 1 + off);
 }
 
-/* call a C function: mov rax, imm64 ; call rax (FF D0) */
+/* call a C function, the budget count kept in memory meanwhile:
+ *   mov [r12+budget_used], r9 ; mov rax, imm64 ; call rax (FF D0) ; mov r9, [r12+budget_used] */
 static void emit_call_abs(struct jit_buf *b, const void *fn)
 {
+	op_mr(b, 0x89, 1, ST, STATE(budget_used), R9);
 	mov_ri64(b, RAX, (uint64_t)(uintptr_t)fn);
 	emit1(b, 0xff);
 	emit1(b, 0xd0);
+	op_rm(b, 0x8b, 1, R9, ST, STATE(budget_used));
 }
 
 /* bpf_tail_call(ctx, array = rsi, index = rdx), SPEC sec. 5:
  *   mov r10d, edx                              ; index = (u32)R3
  *   cmp r10d, [rsi+nslots] ; jae out
- *   lea r9, [r12+tcc]                          ; the run's counter
- *       (per-frame model: mov r9d, [r12+depth] ; lea r9, [r12+r9*4+frame_tcc])
- *   cmp dword [r9], 33 ; jae out               ; (32 under the limit-32 model)
- *   [count-empty model: inc dword [r9]]
+ *   lea r11, [r12+tcc]                         ; the run's counter
+ *       (per-frame model: mov r11d, [r12+depth] ; lea r11, [r12+r11*4+frame_tcc])
+ *   cmp dword [r11], 33 ; jae out              ; (32 under the limit-32 model)
+ *   [count-empty model: inc dword [r11]]
  *   mov r10d, [rsi+r10*4+slot] ; test r10d, r10d ; js out   ; empty
- *   budget ; inc dword [r9] ; inc dword [r12+tail_calls]
- *   [per-frame model: mov r11d, [r9] ; mov [r12+pass], r11d ; dec dword [r12+depth]]
+ *   budget ; inc dword [r11] ; inc dword [r12+tail_calls]
+ *   [per-frame model: mov r11d, [r11] ; mov [r12+pass], r11d ; dec dword [r12+depth]]
  *   mov r11, [r12+r10*8+bodies]
  *   sub [r12+cur_stack], S ; pop r15..rbx ; mov rsp, rbp ; jmp r11
  * out: */
@@ -763,26 +767,26 @@ static void emit_tail_call(struct jit_ctx *j)
 	op_rm(b, 0x3b, 0, AX, RSI, (int32_t)offsetof(struct prog_array, nslots));
 	size_t out1 = jcc(b, CC_AE, 0);
 	if (model == JIT_MODEL_PER_FRAME_TCC) {
-		op_rm(b, 0x8b, 0, R9, ST, STATE(depth));
-		emit1(b, 0x4f); /* lea r9, [r12 + r9*4 + frame_tcc] */
+		op_rm(b, 0x8b, 0, BX, ST, STATE(depth));
+		emit1(b, 0x4f); /* lea r11, [r12 + r11*4 + frame_tcc] */
 		emit1(b, 0x8d);
-		emit1(b, 0x8c);
-		emit1(b, 0x8c);
+		emit1(b, 0x9c);
+		emit1(b, 0x9c);
 		emit4(b, (uint32_t)STATE(frame_tcc));
 	} else {
-		op_rm(b, 0x8d, 1, R9, ST, STATE(tcc));
+		op_rm(b, 0x8d, 1, BX, ST, STATE(tcc));
 	}
-	rex(b, 0, 0, 0, R9, 0); /* cmp dword [r9], limit (83 /7 ib) */
+	rex(b, 0, 0, 0, BX, 0); /* cmp dword [r11], limit (83 /7 ib) */
 	emit1(b, 0x83);
-	mem_operand(b, 7, R9, 0);
+	mem_operand(b, 7, BX, 0);
 	emit1(b, model == JIT_MODEL_LIMIT_32 ? 32 : MAX_TAIL_CALL_CNT);
 	size_t out3 = jcc(b, CC_AE, 0);
 	if (model == JIT_MODEL_COUNT_EMPTY) {
-		rex(b, 0, 0, 0, R9, 0); /* inc dword [r9] */
+		rex(b, 0, 0, 0, BX, 0); /* inc dword [r11] */
 		emit1(b, 0xff);
-		mem_operand(b, 0, R9, 0);
+		mem_operand(b, 0, BX, 0);
 	}
-	/* mov r10d, [rsi + r10*4 + slot] (the budget check below uses r11) */
+	/* mov r10d, [rsi + r10*4 + slot] */
 	emit1(b, 0x46);
 	emit1(b, 0x8b);
 	emit1(b, 0x94);
@@ -792,15 +796,15 @@ static void emit_tail_call(struct jit_ctx *j)
 	size_t out2 = jcc(b, CC_S, 0);
 	emit_budget(j);
 	if (model != JIT_MODEL_COUNT_EMPTY) {
-		rex(b, 0, 0, 0, R9, 0); /* inc dword [r9] */
+		rex(b, 0, 0, 0, BX, 0); /* inc dword [r11] */
 		emit1(b, 0xff);
-		mem_operand(b, 0, R9, 0);
+		mem_operand(b, 0, BX, 0);
 	}
 	rex(b, 0, 0, 0, ST, 0); /* inc dword [r12+tail_calls] (FF /0) */
 	emit1(b, 0xff);
 	mem_operand(b, 0, ST, STATE(tail_calls));
 	if (model == JIT_MODEL_PER_FRAME_TCC) {
-		op_rm(b, 0x8b, 0, BX, R9, 0);
+		op_rm(b, 0x8b, 0, BX, BX, 0);
 		op_mr(b, 0x89, 0, ST, STATE(pass), BX);
 		rex(b, 0, 0, 0, ST, 0); /* dec dword [r12+depth] (FF /1) */
 		emit1(b, 0xff);
@@ -1111,14 +1115,14 @@ static const jit_emitter jit_emitters[ISA_NUM_OPS] = {
 
 /* jit_enter(state = rdi, ctx = rsi, len = rdx, entry = rcx, stack_top = r8):
  *   push rbp ; push rbx ; push r12 ; push r13 ; push r14 ; push r15
- *   mov r12, rdi ; mov [r12+harness_rsp], rsp ; mov rsp, r8
+ *   mov r12, rdi ; mov [r12+harness_rsp], rsp ; mov r9, [r12+budget_used] ; mov rsp, r8
  *   mov rdi, rsi ; mov rsi, rdx ; call rcx
  * ret_point:
  *   mov rsp, [r12+harness_rsp] ; pop r15 ; pop r14 ; pop r13 ; pop r12 ;
  *   pop rbx ; pop rbp ; ret
  * stop: xor eax, eax ; jmp ret_point
  * resume(rsp = rdi, rbp = rsi, value = rdx, target = rcx, state = r8):
- *   mov r12, r8 ; mov rsp, rdi ; mov rbp, rsi ; mov rax, rdx ; mov rdi, rdx ; jmp rcx */
+ *   mov r12, r8 ; mov r9, [r12+budget_used] ; mov rsp, rdi ; mov rbp, rsi ; mov rax, rdx ; mov rdi, rdx ; jmp rcx */
 static void emit_stubs(struct jit_image *img, struct jit_buf *b)
 {
 	emit1(b, 0x55);
@@ -1133,6 +1137,7 @@ static void emit_stubs(struct jit_image *img, struct jit_buf *b)
 	emit1(b, 0x57);
 	mov_rr(b, 1, R12, RDI);
 	op_mr(b, 0x89, 1, R12, STATE(harness_rsp), RSP);
+	op_rm(b, 0x8b, 1, R9, R12, STATE(budget_used)); /* mov r9, [r12+budget_used] */
 	mov_rr(b, 1, RSP, R8);
 	mov_rr(b, 1, RDI, RSI);
 	mov_rr(b, 1, RSI, RDX);
@@ -1156,6 +1161,7 @@ static void emit_stubs(struct jit_image *img, struct jit_buf *b)
 	jcc(b, JMP, img->ret_point_off);
 	img->resume_off = b->len;
 	mov_rr(b, 1, R12, R8);
+	op_rm(b, 0x8b, 1, R9, R12, STATE(budget_used)); /* mov r9, [r12+budget_used] */
 	mov_rr(b, 1, RSP, RDI);
 	mov_rr(b, 1, RBP, RSI);
 	mov_rr(b, 1, RAX, RDX);
