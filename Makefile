@@ -79,7 +79,7 @@ demo: $(BUILD)/bpfdiff
 	sh scripts/demo.sh $(BUILD)/bpfdiff
 
 format:
-	clang-format -i core/*.c core/*.h interp/*.c interp/*.h jit/*.c jit/*.h cli/*.c tests/*.c
+	clang-format -i core/*.c core/*.h interp/*.c interp/*.h jit/*.c jit/*.h cli/*.c tests/*.c bench/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -78,16 +78,17 @@ static const char alu_ilp_loop[] = "-- asm\n"
 				   "add %r1, 1\njlt %r1, 10000, loop\n"
 				   "add %r0, %r3\nadd %r0, %r4\nadd %r0, %r5\nexit\n-- budget\n1000000\n";
 
-static const char call_chain[] = "-- asm\n"
-				 "mov %r6, 0\nmov %r7, 0\n"
-				 "loop:\ncall local f1\nadd %r7, %r0\nadd %r6, 1\njlt %r6, 200, loop\nmov %r0, %r7\nexit\n"
-				 "f1:\ncall local f2\nadd %r0, 1\nexit\n"
-				 "f2:\ncall local f3\nadd %r0, 1\nexit\n"
-				 "f3:\ncall local f4\nadd %r0, 1\nexit\n"
-				 "f4:\ncall local f5\nadd %r0, 1\nexit\n"
-				 "f5:\ncall local f6\nadd %r0, 1\nexit\n"
-				 "f6:\ncall local f7\nadd %r0, 1\nexit\n"
-				 "f7:\nmov %r0, 1\nexit\n-- budget\n1000000\n";
+static const char call_chain[] =
+    "-- asm\n"
+    "mov %r6, 0\nmov %r7, 0\n"
+    "loop:\ncall local f1\nadd %r7, %r0\nadd %r6, 1\njlt %r6, 200, loop\nmov %r0, %r7\nexit\n"
+    "f1:\ncall local f2\nadd %r0, 1\nexit\n"
+    "f2:\ncall local f3\nadd %r0, 1\nexit\n"
+    "f3:\ncall local f4\nadd %r0, 1\nexit\n"
+    "f4:\ncall local f5\nadd %r0, 1\nexit\n"
+    "f5:\ncall local f6\nadd %r0, 1\nexit\n"
+    "f6:\ncall local f7\nadd %r0, 1\nexit\n"
+    "f7:\nmov %r0, 1\nexit\n-- budget\n1000000\n";
 
 static const char tail_chain[] = "-- program P\n"
 				 "ldxdw %r2, [%r1+0]\nadd %r2, 1\nstxdw [%r1+0], %r2\n"
@@ -100,15 +101,16 @@ int main(void)
 		const char *name, *src;
 		int runs;
 	} cases[] = {
-		{"ALU loop, one dependency chain (10000 x 9 insns)", alu_loop, 50},
-		{"ALU loop, four chains (10000 x 14 insns)", alu_ilp_loop, 50},
-		{"call chain (200 x 7 nested calls)", call_chain, 200},
-		{"tail-call chain (34 programs)", tail_chain, 20000},
+	    {"ALU loop, one dependency chain (10000 x 9 insns)", alu_loop, 50},
+	    {"ALU loop, four chains (10000 x 14 insns)", alu_ilp_loop, 50},
+	    {"call chain (200 x 7 nested calls)", call_chain, 200},
+	    {"tail-call chain (34 programs)", tail_chain, 20000},
 	};
 	FILE *md = fopen("bench/results.md", "w");
 	if (md)
 		fprintf(md, "# Benchmarks\n\nWritten by `make bench` (bench/bench.c): wall-clock medians of 7 batches, "
-			    "this machine, one core.\n\n| shape | interpreter ns/run | JIT ns/run | speed-up |\n|---|---|---|---|\n");
+			    "this machine, one core.\n\n| shape | interpreter ns/run | JIT ns/run | speed-up "
+			    "|\n|---|---|---|---|\n");
 	printf("%-50s %14s %12s %9s\n", "shape", "interp ns/run", "jit ns/run", "speed-up");
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct prog_set *set = load(cases[c].name, cases[c].src);
@@ -153,8 +155,9 @@ int main(void)
 	qsort(t, 7, sizeof(double), cmp_double);
 	printf("JIT compile: %.1f ns per BPF instruction (%d instructions, mapping included)\n", t[3], insns);
 	if (md) {
-		fprintf(md, "\nJIT compile time: %.1f ns per BPF instruction (a %d-instruction program, "
-			    "mmap and mprotect included).\n",
+		fprintf(md,
+			"\nJIT compile time: %.1f ns per BPF instruction (a %d-instruction program, "
+			"mmap and mprotect included).\n",
 			t[3], insns);
 		fprintf(md, "\nTargets (issue 3): JIT >= 10x the interpreter on the ALU loop; compile <= 30 ns per "
 			    "instruction.\n");
