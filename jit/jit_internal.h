@@ -66,6 +66,13 @@ struct jit_ctx {
 	int prog, func, pc, cost;
 	struct jit_fixup *fix;
 	int nfix, fix_cap;
+	/* stops emitted out of line at the function's end: the hot path only
+	 * has a not-taken jump to them */
+	struct jit_deferred {
+		size_t at;
+		int status, pc;
+	} * def;
+	int ndef, def_cap;
 };
 
 /* Helpers and kfuncs as JITed code calls them (C ABI, BPF R1-R5 = args). */

@@ -234,10 +234,37 @@ static void emit_stop(struct jit_ctx *j, int status)
 	jcc(b, JMP, j->img->stop_off);		    /* jmp stop_stub */
 }
 
+/* jcc to an out-of-line stop of this pc, emitted at the function's end */
+static void jcc_stop(struct jit_ctx *j, int cc, int status)
+{
+	size_t at = jcc(&j->b, cc, 0);
+	if (j->ndef == j->def_cap) {
+		int n = j->def_cap ? j->def_cap * 2 : 64;
+		struct jit_deferred *d = realloc(j->def, (size_t)n * sizeof(*d));
+		if (!d) {
+			j->b.err = 1;
+			return;
+		}
+		j->def = d;
+		j->def_cap = n;
+	}
+	j->def[j->ndef++] = (struct jit_deferred){.at = at, .status = status, .pc = j->pc};
+}
+
+static void emit_deferred_stops(struct jit_ctx *j)
+{
+	for (int i = 0; i < j->ndef; i++) {
+		patch_here(&j->b, j->def[i].at);
+		j->pc = j->def[i].pc;
+		emit_stop(j, j->def[i].status);
+	}
+	j->ndef = 0;
+}
+
 /* One unit of budget (SPEC sec. 7); stops here when it is past the budget.
  * The count lives in r9 while JITed code runs (kept in memory across C calls),
  * so that a loop's budget check carries no dependency through memory.
- *   inc r9 ; cmp r9, [r12+budget] ; jbe ok ; stop(budget) ; ok: */
+ *   inc r9 ; cmp r9, [r12+budget] ; ja stop(budget) (out of line) */
 static void emit_budget(struct jit_ctx *j)
 {
 	struct jit_buf *b = &j->b;
@@ -245,9 +272,7 @@ static void emit_budget(struct jit_ctx *j)
 	emit1(b, 0xff);
 	modrm(b, 3, 0, R9);
 	op_rm(b, 0x3b, 1, R9, ST, STATE(budget));
-	size_t ok = jcc(b, CC_BE, 0);
-	emit_stop(j, JIT_STOP_BUDGET);
-	patch_here(b, ok);
+	jcc_stop(j, CC_A, JIT_STOP_BUDGET);
 }
 
 /* The frame's cost joins the live frames' sum, and the high-water mark.
@@ -498,21 +523,30 @@ static void emit_end(struct jit_ctx *j, const struct bpf_insn *in)
 
 /* A context access is checked at run time (SPEC sec. 4):
  *   lea r10, [base+off] ; sub r10, [r12+ctx]
- *   cmp r10, [r12+ctx_len] ; jae bad
- *   lea r11, [r10+size] ; cmp r11, [r12+ctx_len] ; ja bad ; jmp ok
- *   bad: [if the pc also sees stack pointers:
- *        lea r10, [base+off] ; cmp r10, [r12+stack_lo] ; jb fault ;
- *        cmp r10, [r12+stack_hi] ; jb ok]
- *   fault: stop(ctx fault) ; ok: */
+ *   cmp r10, [r12+ctx_len] ; jae fault
+ *   lea r11, [r10+size] ; cmp r11, [r12+ctx_len] ; ja fault
+ * (fault: a stop out of line). Where the pc also sees stack pointers, an
+ * address outside the context must lie in the sandbox stack instead:
+ *   jae/ja bad ; jmp ok ; bad: lea r10, [base+off] ;
+ *   cmp r10, [r12+stack_lo] ; jb fault ; cmp r10, [r12+stack_hi] ; jae fault ; ok: */
 static void emit_ctx_check(struct jit_ctx *j, int base, int16_t off, int size, int write)
 {
 	struct jit_buf *b = &j->b;
 	uint8_t kind = j->p->mem_kind[j->pc];
+	int status = write ? JIT_STOP_CTX_WRITE : JIT_STOP_CTX_READ;
 	if (!(kind & MEM_KIND_CTX))
 		return;
 	op_rm(b, 0x8d, 1, AX, base, off); /* lea r10, [base+off] */
 	op_rm(b, 0x2b, 1, AX, ST, STATE(ctx));
 	op_rm(b, 0x3b, 1, AX, ST, STATE(ctx_len));
+	if (!(kind & MEM_KIND_STACK)) {
+		/* only context pointers reach here: the faults out of line */
+		jcc_stop(j, CC_AE, status);
+		op_rm(b, 0x8d, 1, BX, AX, size); /* lea r11, [r10+size] */
+		op_rm(b, 0x3b, 1, BX, ST, STATE(ctx_len));
+		jcc_stop(j, CC_A, status);
+		return;
+	}
 	size_t bad1 = jcc(b, CC_AE, 0);
 	op_rm(b, 0x8d, 1, BX, AX, size); /* lea r11, [r10+size] */
 	op_rm(b, 0x3b, 1, BX, ST, STATE(ctx_len));
@@ -520,20 +554,12 @@ static void emit_ctx_check(struct jit_ctx *j, int base, int16_t off, int size, i
 	size_t ok1 = jcc(b, JMP, 0);
 	patch_here(b, bad1);
 	patch_here(b, bad2);
-	size_t ok2 = 0, ok_used = 0, fault1 = 0;
-	if (kind & MEM_KIND_STACK) {
-		op_rm(b, 0x8d, 1, AX, base, off);
-		op_rm(b, 0x3b, 1, AX, ST, STATE(stack_lo));
-		fault1 = jcc(b, CC_B, 0);
-		op_rm(b, 0x3b, 1, AX, ST, STATE(stack_hi));
-		ok2 = jcc(b, CC_B, 0);
-		ok_used = 1;
-		patch_here(b, fault1);
-	}
-	emit_stop(j, write ? JIT_STOP_CTX_WRITE : JIT_STOP_CTX_READ);
+	op_rm(b, 0x8d, 1, AX, base, off);
+	op_rm(b, 0x3b, 1, AX, ST, STATE(stack_lo));
+	jcc_stop(j, CC_B, status);
+	op_rm(b, 0x3b, 1, AX, ST, STATE(stack_hi));
+	jcc_stop(j, CC_AE, status);
 	patch_here(b, ok1);
-	if (ok_used)
-		patch_here(b, ok2);
 }
 
 /* loads: movzx r32, byte/word [m] (0F B6/B7) ; mov r32/r64, [m] (8B) ;
@@ -719,6 +745,7 @@ static void emit_jcond(struct jit_ctx *j, const struct bpf_insn *in)
 	}
 	int target = j->pc + 1 + in->off;
 	if (in->off < 0) {
+		/* jNcc skip ; inc r9 ; cmp r9, [r12+budget] ; ja stop ; jmp target ; skip: */
 		size_t skip = jcc(b, cc ^ 1, 0);
 		emit_budget(j);
 		jump_to(j, JMP, target);
@@ -1197,6 +1224,7 @@ static void emit_prog(struct jit_image *img, struct jit_ctx *j, int pi)
 		 * callback runs: the epilogue, with rax = the cookie */
 		jp->func_epilogue[f] = b->len;
 		jit_emit_EXIT(j, NULL);
+		emit_deferred_stops(j);
 		jp->func_end[f] = b->len;
 	}
 	if (p->exception_cb >= 0) {
@@ -1243,6 +1271,7 @@ struct jit_image *jit_compile_model(const struct prog_set *set, enum jit_model m
 		patch4(&j.b, f->at, (uint32_t)(target - (f->at + 4)));
 	}
 	free(j.fix);
+	free(j.def);
 	if (j.b.err) {
 		snprintf(err, errlen, "JIT: out of memory or unsupported instruction");
 		free(j.b.p);
