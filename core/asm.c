@@ -28,11 +28,11 @@ struct asm_ctx {
 	int len; /* instructions in the program (known in pass 2) */
 };
 
-/* Strips comments ('#', '//' and ';') and surrounding blanks in place. */
-static char *strip(char *s)
+/* See asm.h. */
+char *asm_trim(char *s, const char *marks)
 {
-	for (char *p = s; *p; p++) {
-		if (*p == '#' || *p == ';' || (p[0] == '/' && p[1] == '/')) {
+	for (char *p = s; marks && *p; p++) {
+		if (strchr(marks, *p) || (p[0] == '/' && p[1] == '/')) {
 			*p = 0;
 			break;
 		}
@@ -43,6 +43,12 @@ static char *strip(char *s)
 	while (n && isspace((unsigned char)s[n - 1]))
 		s[--n] = 0;
 	return s;
+}
+
+/* An assembly line's text: `#`, `;` and `//` start comments. */
+static char *strip(char *s)
+{
+	return asm_trim(s, "#;");
 }
 
 static int is_ident_char(int c)

@@ -13,6 +13,10 @@ struct asm_line {
 	int line;
 };
 
+/* Cuts S at the first comment (any char of MARKS, or `//`; MARKS NULL: no
+ * comments) and trims white space; returns the trimmed start, in place. */
+char *asm_trim(char *s, const char *marks);
+
 /* Decimal or 0x hex, optionally signed, the whole string. 0 on success. */
 int asm_parse_int(const char *s, int64_t *out, int *is_hex);
 

@@ -67,22 +67,6 @@ static int grow(void **p, int *cap, int need, size_t elem)
 }
 
 /* Removes '#' and '//' comments and surrounding blanks, in place. */
-static char *trim(char *s, int strip_comments)
-{
-	if (strip_comments)
-		for (char *p = s; *p; p++)
-			if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
-				*p = 0;
-				break;
-			}
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = 0;
-	return s;
-}
-
 static int valid_name(const char *s)
 {
 	if (!*s || strlen(s) >= PROG_NAME_MAX)
@@ -314,7 +298,7 @@ static int body_line(struct reader *r, char *raw_text, int line)
 	if (r->sec == SEC_IGNORED)
 		return 0;
 	if (r->sec == SEC_ERROR) {
-		char *s = trim(raw_text, 0);
+		char *s = asm_trim(raw_text, NULL);
 		if (!*s)
 			return 0;
 		if (set->expect_error[0])
@@ -323,7 +307,7 @@ static int body_line(struct reader *r, char *raw_text, int line)
 		set->expect_error = strdup(s);
 		return set->expect_error ? 0 : diag_error(r->d, r->file, line, "out of memory");
 	}
-	char *s = trim(raw_text, 1);
+	char *s = asm_trim(raw_text, "#");
 	if (!*s)
 		return 0;
 	switch (r->sec) {
@@ -405,7 +389,7 @@ static int parse_expect_line(struct reader *r, char *s, int line)
 		rest++;
 	if (*rest)
 		*rest++ = 0;
-	rest = trim(rest, 0);
+	rest = asm_trim(rest, NULL);
 	if (strcmp(field, "outcome") == 0) {
 		int k = outcome_kind_parse(rest);
 		if (k < 0)
@@ -601,7 +585,7 @@ int textfmt_parse(struct prog_set *set, const char *file, const char *text, size
 		while (*t == ' ' || *t == '\t')
 			t++;
 		if (t[0] == '-' && t[1] == '-' && (t[2] == ' ' || t[2] == '\t' || t[2] == 0)) {
-			char *hdr = trim(t + 2, 1);
+			char *hdr = asm_trim(t + 2, "#");
 			if (start_section(r, hdr, line))
 				goto out;
 		} else if (body_line(r, s, line)) {

@@ -223,6 +223,31 @@ enum {
 
 #define STATE(f) ((int32_t)offsetof(struct jit_state, f))
 
+/* Room for one more element of a growing array (doubling); on failure the
+ * buffer's sticky error is set and 0 returned. */
+static int reserve(struct jit_ctx *j, void **arr, int *cap, int n, size_t elem)
+{
+	if (n < *cap)
+		return 1;
+	int ncap = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, (size_t)ncap * elem);
+	if (!p) {
+		j->b.err = 1;
+		return 0;
+	}
+	*arr = p;
+	*cap = ncap;
+	return 1;
+}
+
+/* A rel32 at AT (a jump or call) to BPF pc TARGET of this program: patched
+ * once every pc has its native offset. */
+static void add_fixup(struct jit_ctx *j, size_t at, int target, int is_call)
+{
+	if (reserve(j, (void **)&j->fix, &j->fix_cap, j->nfix, sizeof(*j->fix)))
+		j->fix[j->nfix++] = (struct jit_fixup){.at = at, .prog = j->prog, .pc = target, .is_call = is_call};
+}
+
 /* Stops the run at (prog, pc) with STATUS: records where, then leaves
  * through the stop stub. */
 static void emit_stop(struct jit_ctx *j, int status)
@@ -238,16 +263,8 @@ static void emit_stop(struct jit_ctx *j, int status)
 static void jcc_stop(struct jit_ctx *j, int cc, int status)
 {
 	size_t at = jcc(&j->b, cc, 0);
-	if (j->ndef == j->def_cap) {
-		int n = j->def_cap ? j->def_cap * 2 : 64;
-		struct jit_deferred *d = realloc(j->def, (size_t)n * sizeof(*d));
-		if (!d) {
-			j->b.err = 1;
-			return;
-		}
-		j->def = d;
-		j->def_cap = n;
-	}
+	if (!reserve(j, (void **)&j->def, &j->def_cap, j->ndef, sizeof(*j->def)))
+		return;
 	j->def[j->ndef++] = (struct jit_deferred){.at = at, .status = status, .pc = j->pc};
 }
 
@@ -707,18 +724,7 @@ static int jmp_cc(int op, int *is_test)
 /* A jump to BPF pc TARGET of this program: recorded, patched later. */
 static void jump_to(struct jit_ctx *j, int cc, int target)
 {
-	size_t at = jcc(&j->b, cc, 0);
-	if (j->nfix == j->fix_cap) {
-		int n = j->fix_cap ? j->fix_cap * 2 : 64;
-		struct jit_fixup *f = realloc(j->fix, (size_t)n * sizeof(*f));
-		if (!f) {
-			j->b.err = 1;
-			return;
-		}
-		j->fix = f;
-		j->fix_cap = n;
-	}
-	j->fix[j->nfix++] = (struct jit_fixup){.at = at, .prog = j->prog, .pc = target};
+	add_fixup(j, jcc(&j->b, cc, 0), target, 0);
 }
 
 /* Conditional jumps: cmp dst, src (39 /r) | cmp dst, imm (81 /7) |
@@ -1104,17 +1110,7 @@ E(CALL_LOCAL)
 	emit1(&j->b, 0xe8);
 	size_t at = j->b.len;
 	emit4(&j->b, 0);
-	if (j->nfix == j->fix_cap) {
-		int n = j->fix_cap ? j->fix_cap * 2 : 64;
-		struct jit_fixup *f = realloc(j->fix, (size_t)n * sizeof(*f));
-		if (!f) {
-			j->b.err = 1;
-			return;
-		}
-		j->fix = f;
-		j->fix_cap = n;
-	}
-	j->fix[j->nfix++] = (struct jit_fixup){.at = at, .prog = j->prog, .pc = j->pc + 1 + in->imm, .is_call = 1};
+	add_fixup(j, at, j->pc + 1 + in->imm, 1);
 }
 E(EXIT)
 {
