@@ -18,9 +18,12 @@ CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/t
               core/outcome.c core/runtime.c core/verifier.c
 INTERP_SRC := interp/interp.c
 JIT_SRC    := jit/jit_x86.c jit/sandbox.c jit/jit_disasm.c
+ORACLE_SRC := oracle/engine.c oracle/oracle.c oracle/finding.c
+FUZZ_SRC   := fuzz/choice.c fuzz/gen.c fuzz/campaign.c
+CLI_SRC    := cli/bpfdiff.c cli/cli_fuzz.c
 LIBS       := -lcapstone
-LIB_SRC    := $(CORE_SRC) $(INTERP_SRC) $(JIT_SRC)
-HDRS       := $(wildcard core/*.h interp/*.h jit/*.h)
+LIB_SRC    := $(CORE_SRC) $(INTERP_SRC) $(JIT_SRC) $(ORACLE_SRC) $(FUZZ_SRC)
+HDRS       := $(wildcard core/*.h interp/*.h jit/*.h oracle/*.h fuzz/*.h cli/*.h)
 
 # Debian packages the build and the tests need; installed once, when missing.
 DEB_PKGS   := clang afl++ libcapstone-dev libbpf-dev libelf-dev librte-bpf23
@@ -43,13 +46,13 @@ $(DEPS_STAMP):
 
 deps: $(DEPS_STAMP)
 
-$(BUILD)/bpfdiff: $(LIB_SRC) cli/bpfdiff.c $(HDRS) | $(DEPS_STAMP)
+$(BUILD)/bpfdiff: $(LIB_SRC) $(CLI_SRC) $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $(LIB_SRC) cli/bpfdiff.c $(LIBS)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $(LIB_SRC) $(CLI_SRC) $(LIBS)
 
-$(BUILD)/bpfdiff-san: $(LIB_SRC) cli/bpfdiff.c $(HDRS) | $(DEPS_STAMP)
+$(BUILD)/bpfdiff-san: $(LIB_SRC) $(CLI_SRC) $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) -O1 -g $(SAN) -o $@ $(LIB_SRC) cli/bpfdiff.c $(LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) -o $@ $(LIB_SRC) $(CLI_SRC) $(LIBS)
 
 $(BUILD)/test_unit: tests/test_unit.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
@@ -79,7 +82,7 @@ demo: $(BUILD)/bpfdiff
 	sh scripts/demo.sh $(BUILD)/bpfdiff
 
 format:
-	clang-format -i core/*.c core/*.h interp/*.c interp/*.h jit/*.c jit/*.h cli/*.c tests/*.c bench/*.c
+	clang-format -i core/*.c core/*.h interp/*.c interp/*.h jit/*.c jit/*.h oracle/*.c oracle/*.h fuzz/*.c fuzz/*.h cli/*.c cli/*.h tests/*.c bench/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -15,9 +15,7 @@
 #include "../core/verifier.h"
 #include "../interp/interp.h"
 #include "../jit/jit.h"
-
-#define EXIT_FAIL 1
-#define EXIT_ERROR 2
+#include "cli.h"
 
 static const char usage[] = "usage: bpfdiff COMMAND [ARGS]\n"
 			    "\n"
@@ -503,6 +501,10 @@ int main(int argc, char **argv)
 		return cmd_asm_disasm(argc - 2, argv + 2, 1);
 	if (strcmp(cmd, "disasm") == 0)
 		return cmd_asm_disasm(argc - 2, argv + 2, 0);
+	if (strcmp(cmd, "fuzz") == 0)
+		return cmd_fuzz(argc - 2, argv + 2);
+	if (strcmp(cmd, "gen") == 0)
+		return cmd_gen(argc - 2, argv + 2);
 	fprintf(stderr, "bpfdiff: error: unknown command '%s'\n%s", cmd, usage);
 	return EXIT_ERROR;
 }

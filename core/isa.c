@@ -83,3 +83,21 @@ int isa_known_mnemonic(const char *mnemonic)
 			return 1;
 	return 0;
 }
+
+struct bpf_insn isa_encode(int op, int dst, int src, int16_t off, int32_t imm)
+{
+	const struct isa_row *r = &isa_rows[op];
+	struct bpf_insn in = {.code = r->code, .dst = (uint8_t)dst, .src = (uint8_t)src, .off = off, .imm = imm};
+	switch (r->fmt) {
+	case FMT_ALU_SX_K:
+	case FMT_ALU_SX_X:
+	case FMT_MOVSX: in.off = r->disc; break;
+	case FMT_END:
+	case FMT_ATOMIC: in.imm = r->disc; break;
+	case FMT_CALL:
+	case FMT_CALL_LOCAL:
+	case FMT_CALL_KFUNC: in.src = (uint8_t)r->disc; break;
+	default: break;
+	}
+	return in;
+}

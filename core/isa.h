@@ -209,6 +209,9 @@ int isa_decode(const struct bpf_insn *insn);
 int isa_reserved_ok(int op, const struct bpf_insn *insn);
 /* Row lookup by mnemonic and format, for the assembler; ISA_INVALID if none. */
 int isa_find(const char *mnemonic, enum isa_fmt fmt);
+/* An instruction of row OP: the row's opcode byte, its discriminating field
+ * set from the row (the other operands as given). */
+struct bpf_insn isa_encode(int op, int dst, int src, int16_t off, int32_t imm);
 /* Whether any row has this mnemonic. */
 int isa_known_mnemonic(const char *mnemonic);
 

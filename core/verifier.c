@@ -1614,7 +1614,8 @@ static int stack_walk(struct vctx *v, int idx, int frame, int depth, int *chain_
  * H is memoised per (program, function, tail calls left). */
 struct bound_ctx {
 	const struct prog_set *set;
-	int32_t *memo; /* [prog][func][t], -1 unknown, -2 in progress */
+	int32_t per_frame; /* added to every frame's cost (a JIT's fixed overhead) */
+	int32_t *memo;	   /* [prog][func][t], -1 unknown, -2 in progress */
 };
 
 static int32_t *memo_at(struct bound_ctx *b, int prog, int func, int t)
@@ -1648,13 +1649,14 @@ static int32_t bound_h(struct bound_ctx *b, int prog, int func, int t)
 	*m = -2;
 	const struct prog *p = &b->set->progs[prog];
 	const struct prog_func *fn = &p->funcs[func];
-	int32_t best = fn->cost;
+	int32_t cost = fn->cost + b->per_frame;
+	int32_t best = cost;
 	for (int pc = fn->start; pc < fn->end; pc++) {
 		if (p->ops[pc] == ISA_OP_NONE)
 			continue;
 		int fmt = isa_rows[p->ops[pc]].fmt;
 		if (fmt == FMT_CALL_LOCAL) {
-			int32_t h = fn->cost + bound_h(b, prog, p->func_of[pc + 1 + p->insns[pc].imm], t);
+			int32_t h = cost + bound_h(b, prog, p->func_of[pc + 1 + p->insns[pc].imm], t);
 			if (h > best)
 				best = h;
 		} else if (fmt == FMT_CALL && p->insns[pc].imm == 12 && t > 0 && p->tc_arrays) {
@@ -1769,21 +1771,28 @@ out:
 	return rc;
 }
 
+int64_t verifier_stack_bound(const struct prog_set *set, int per_frame)
+{
+	struct bound_ctx b = {.set = set, .per_frame = per_frame};
+	size_t n = (size_t)set->nprogs * PROG_MAX_FUNCS * (MAX_TAIL_CALL_CNT + 1);
+	b.memo = malloc(n * sizeof(int32_t));
+	if (!b.memo)
+		return -1;
+	memset(b.memo, 0xff, n * sizeof(int32_t)); /* -1: unknown */
+	int32_t bound = prog_h(&b, 0, MAX_TAIL_CALL_CNT);
+	free(b.memo);
+	return bound;
+}
+
 int verifier_check(struct prog_set *set, struct diag *d)
 {
 	set->verified = 0;
 	for (int i = 0; i < set->nprogs; i++)
 		if (verify_prog(set, i, d))
 			return -1;
-	struct bound_ctx b = {.set = set};
-	size_t n = (size_t)set->nprogs * PROG_MAX_FUNCS * (MAX_TAIL_CALL_CNT + 1);
-	b.memo = malloc(n * sizeof(int32_t));
-	if (!b.memo)
+	int64_t bound = verifier_stack_bound(set, 0);
+	if (bound < 0)
 		return diag_error(d, set->file, 0, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		b.memo[i] = -1;
-	int32_t bound = prog_h(&b, 0, MAX_TAIL_CALL_CNT);
-	free(b.memo);
 	set->static_stack_bound = (uint64_t)bound;
 	set->verified = 1;
 	return 0;

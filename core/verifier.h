@@ -5,6 +5,8 @@
 #ifndef BPFDIFF_VERIFIER_H
 #define BPFDIFF_VERIFIER_H
 
+#include <stdint.h>
+
 #include "diag.h"
 #include "prog.h"
 
@@ -16,5 +18,10 @@
  * and sets set->verified. Returns 0, or -1 with the error (file:line of the
  * offending instruction) in D. */
 int verifier_check(struct prog_set *set, struct diag *d);
+
+/* The static stack bound of a verified SET with PER_FRAME bytes added to
+ * every frame's cost: 0 gives set->static_stack_bound; an engine's fixed
+ * frame overhead gives its native bound. -1 when out of memory. */
+int64_t verifier_stack_bound(const struct prog_set *set, int per_frame);
 
 #endif
