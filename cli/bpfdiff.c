@@ -385,7 +385,7 @@ static int cmd_verify(int argc, char **argv)
 	}
 	for (int i = 0; i < set->nprogs; i++) {
 		const struct prog *p = &set->progs[i];
-		printf("program %s: %d insns, chain %d bytes\n", p->name, p->len, p->depth_bound);
+		printf("program %s: %d insns, chain %d bytes, processed %ld insns\n", p->name, p->len, p->depth_bound, p->processed);
 		for (int f = 0; f < p->nfuncs; f++)
 			printf("  func %d [%d,%d): depth %d cost %d%s%s\n", f, p->funcs[f].start, p->funcs[f].end,
 			       p->funcs[f].depth, p->funcs[f].cost, p->funcs[f].has_tail_call ? " tail_call" : "",

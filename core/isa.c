@@ -26,13 +26,29 @@ static int disc_field(int fmt, const struct bpf_insn *insn)
 	}
 }
 
+/* Rows by opcode byte, built on first use: per code the rows that share it,
+ * chained, so decoding looks at one to three rows instead of the table. */
+static int16_t decode_first[256], decode_next[ISA_NUM_OPS];
+static int decode_ready;
+
+static void decode_build(void)
+{
+	for (int c = 0; c < 256; c++)
+		decode_first[c] = -1;
+	for (int op = ISA_NUM_OPS - 1; op >= 0; op--) {
+		decode_next[op] = decode_first[isa_rows[op].code];
+		decode_first[isa_rows[op].code] = (int16_t)op;
+	}
+	decode_ready = 1;
+}
+
 int isa_decode(const struct bpf_insn *insn)
 {
+	if (!decode_ready)
+		decode_build();
 	int fallback = ISA_INVALID;
-	for (int op = 0; op < ISA_NUM_OPS; op++) {
+	for (int op = decode_first[insn->code]; op >= 0; op = decode_next[op]) {
 		const struct isa_row *r = &isa_rows[op];
-		if (r->code != insn->code)
-			continue;
 		if (r->disc < 0)
 			fallback = op;
 		else if (disc_field(r->fmt, insn) == r->disc)

@@ -49,6 +49,7 @@ struct prog {
 	uint8_t *mem_kind;   /* per pc: MEM_KIND_* bits of the pointers a load or store there uses */
 	int16_t *tc_slot;    /* per pc: the tail call's index when always the same constant, -1 if not */
 	int depth_bound;     /* verifier: deepest summed frame cost of one call chain */
+	long processed;	     /* verifier: instructions explored, as the kernel's log says */
 };
 
 #define ISA_OP_NONE 0xff

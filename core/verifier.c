@@ -39,12 +39,17 @@ struct vreg {
 	uint64_t tv, tm; /* tnum: known value bits, unknown mask */
 };
 
+/* Slots below lo_slot were never written in this frame and hold garbage:
+ * states are copied from lo_slot up only (a frame is mostly unused stack,
+ * and copying whole frames was most of the verifier's time), so every loop
+ * over the slots starts there. */
 struct vframe {
 	int func;
-	int ret_pc; /* pc the caller resumes at */
+	int ret_pc;  /* pc the caller resumes at */
+	int lo_slot; /* lowest slot written (NSLOTS: none) */
 	struct vreg r[NREGS];
-	struct vreg spill[NSLOTS];	   /* a register spilled with an aligned 8-byte store */
 	uint64_t init[MAX_BPF_STACK / 64]; /* bit per stack byte: written */
+	struct vreg spill[NSLOTS];	   /* a register spilled with an aligned 8-byte store; last */
 };
 
 struct vstate {
@@ -521,6 +526,8 @@ static int stack_write(struct vctx *v, struct vstate *st, int pc, int fr, int64_
 	if (val && is_ptr(val) && !(fixed && size == 8 && (lo % 8) == 0))
 		return verr(v, pc, "invalid size of register spill");
 	int b0 = (int)(lo + MAX_BPF_STACK), b1 = (int)(hi + MAX_BPF_STACK) + size; /* [b0, b1) */
+	for (; f->lo_slot > b0 / 8; f->lo_slot--)
+		f->spill[f->lo_slot - 1].type = T_NOT_INIT;
 	for (int s = b0 / 8; s <= (b1 - 1) / 8; s++) {
 		struct vreg *sp = &f->spill[s];
 		if (fixed && size == 8 && b0 == s * 8) {
@@ -585,7 +592,8 @@ static int stack_read(struct vctx *v, struct vstate *st, int pc, int fr, int64_t
 
 static void init_frame(struct vframe *f, int func, int ret_pc, int frameno)
 {
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, offsetof(struct vframe, spill));
+	f->lo_slot = NSLOTS;
 	f->func = func;
 	f->ret_pc = ret_pc;
 	f->r[10] = (struct vreg){.type = T_STACK, .frameno = (uint8_t)frameno};
@@ -609,6 +617,10 @@ static void mark_handles(struct vstate *st, uint16_t id, int how)
 	for (int fr = 0; fr < st->nframes; fr++) {
 		struct vframe *f = &st->f[fr];
 		for (int i = 0; i < NREGS + NSLOTS; i++) {
+			if (i == NREGS)
+				i += f->lo_slot;
+			if (i >= NREGS + NSLOTS)
+				break;
 			struct vreg *r = i < NREGS ? &f->r[i] : &f->spill[i - NREGS];
 			if (r->type != T_HANDLE || r->id != id)
 				continue;
@@ -636,16 +648,24 @@ static void mark_handles(struct vstate *st, uint16_t id, int how)
 	}
 }
 
-static size_t state_size(int nframes)
+/* DST = SRC: the header, and per frame all but the slots below lo_slot. */
+static void state_assign(struct vstate *dst, const struct vstate *src)
 {
-	return offsetof(struct vstate, f) + (size_t)nframes * sizeof(struct vframe);
+	memcpy(dst, src, offsetof(struct vstate, f));
+	for (int fr = 0; fr < src->nframes; fr++) {
+		const struct vframe *sf = &src->f[fr];
+		struct vframe *df = &dst->f[fr];
+		memcpy(df, sf, offsetof(struct vframe, spill));
+		memcpy(&df->spill[sf->lo_slot], &sf->spill[sf->lo_slot],
+		       (size_t)(NSLOTS - sf->lo_slot) * sizeof(struct vreg));
+	}
 }
 
 static struct vstate *state_copy(const struct vstate *st)
 {
 	struct vstate *c = malloc(sizeof(*c));
 	if (c)
-		memcpy(c, st, state_size(st->nframes));
+		state_assign(c, st);
 	return c;
 }
 
@@ -688,8 +708,13 @@ static int state_covers(const struct vstate *o, const struct vstate *n)
 		for (int w = 0; w < MAX_BPF_STACK / 64; w++)
 			if (a->init[w] & ~b->init[w])
 				return 0;
-		for (int s = 0; s < NSLOTS; s++) {
-			/* a slot matters where the old state wrote any of its bytes */
+		for (int s = a->lo_slot; s < NSLOTS; s++) {
+			/* a slot matters where the old state wrote any of its bytes;
+			 * most words of the bitmap are empty (shallow frames) */
+			if (!a->init[s / 8]) {
+				s |= 7;
+				continue;
+			}
 			if (!((a->init[s / 8] >> ((s % 8) * 8)) & 0xff))
 				continue;
 			const struct vreg *os = &a->spill[s], *ns = &b->spill[s];
@@ -779,9 +804,13 @@ static void state_join(struct vstate *o, const struct vstate *n)
 			reg_join(o, &a->r[i], n, &b->r[i]);
 		for (int w = 0; w < MAX_BPF_STACK / 64; w++)
 			a->init[w] &= b->init[w];
-		for (int s = 0; s < NSLOTS; s++) {
+		for (int s = a->lo_slot; s < NSLOTS; s++) {
 			struct vreg *os = &a->spill[s];
 			const struct vreg *ns = &b->spill[s];
+			if (s < b->lo_slot) {
+				os->type = T_NOT_INIT; /* never written on the new path */
+				continue;
+			}
 			int ptr = (os->type >= T_CTX) || (ns->type >= T_CTX);
 			if (os->type == ns->type && os->type != T_NOT_INIT) {
 				reg_join(o, os, n, ns);
@@ -832,7 +861,7 @@ static int visit(struct vctx *v, struct vstate *st, int pc)
 		for (int i = n - 1; i >= 0; i--)
 			if (state_joinable(list[i], st)) {
 				state_join(list[i], st);
-				memcpy(st, list[i], state_size(st->nframes));
+				state_assign(st, list[i]);
 				return 0;
 			}
 	}
@@ -1252,7 +1281,7 @@ static void pop_frame(struct vstate *st)
 		for (int i = 0; i < NREGS; i++)
 			if (f->r[i].type == T_STACK && f->r[i].frameno >= gone)
 				f->r[i].type = T_NOT_INIT;
-		for (int s = 0; s < NSLOTS; s++)
+		for (int s = f->lo_slot; s < NSLOTS; s++)
 			if (f->spill[s].type == T_STACK && f->spill[s].frameno >= gone) {
 				f->spill[s].type = T_NOT_INIT;
 				for (int b = s * 8; b < s * 8 + 8; b++)
@@ -1376,7 +1405,7 @@ static int explore(struct vctx *v, struct vstate *st, int pc)
 					return -1;
 				pc++;
 			} else if (taken_ok) {
-				memcpy(st, c, state_size(c->nframes));
+				state_assign(st, c);
 				free(c);
 				pc = target;
 			} else {
@@ -1756,6 +1785,7 @@ static int verify_prog(struct prog_set *set, int pi, struct diag *d)
 	p->depth_bound = chain;
 	rc = 0;
 out:
+	p->processed = v.processed;
 	if (v.visited)
 		for (int pc = 0; pc <= p->len; pc++) {
 			for (int i = 0; v.nvisited && i < v.nvisited[pc]; i++)

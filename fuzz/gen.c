@@ -61,6 +61,8 @@ struct gen {
 	int nfuncs;
 	/* the function being emitted */
 	int fi;
+	uint32_t called; /* functions the current one has called so far */
+	int ncalls[GEN_MAX_FUNCS];
 	unsigned init, busy;
 	uint64_t slots, hslots;
 	int nslots, held, nest, in_loop, end;
@@ -156,9 +158,11 @@ static void jump(struct gen *g, int row, int dst, int src, int32_t imm, int labe
 	op(g, row, dst, src, 0, imm);
 }
 
-static void call_local(struct gen *g, int label)
+static void call_local(struct gen *g, int fi)
 {
-	to_label(g, label, 1);
+	g->called |= 1u << fi;
+	g->ncalls[fi]++;
+	to_label(g, g->f[fi].label, 1);
 	op(g, ISA_CALL_LOCAL, 0, 0, 0, 0);
 }
 
@@ -461,6 +465,7 @@ static void st_loop(struct gen *g)
 static void call_args(struct gen *g)
 {
 	op(g, ISA_MOV64_X, 1, R_CTX, 0, 0);
+	g->init &= ~BIT(1); /* a pointer now, not a scalar to pass on */
 	if (choice_pct(g->c, 70))
 		op(g, ISA_MOV64_X, 2, pick_read(g), 0, 0);
 	else
@@ -476,6 +481,10 @@ static int pick_callee(struct gen *g, int want_handle)
 	for (int i = 0; i < f->ncallees; i++) {
 		struct gfunc *c = &g->f[f->callee[i]];
 		if (c->returns_handle != want_handle)
+			continue;
+		/* call sites multiply: a callee's states are explored once per call
+		 * chain, and chains of several sites per level exhaust the verifier */
+		if (g->ncalls[f->callee[i]] >= 2)
 			continue;
 		if (g->held && c->reaches_tail)
 			continue;
@@ -499,7 +508,7 @@ static void st_call(struct gen *g)
 	if (g->f[callee].returns_handle)
 		return st_scope(g, callee);
 	call_args(g);
-	call_local(g, g->f[callee].label);
+	call_local(g, callee);
 	g->init = (g->init & ~SCRATCH) | BIT(0);
 	if (choice_pct(g->c, 70)) {
 		static const int rows[] = {ISA_ADD64_X, ISA_XOR64_X, ISA_SUB64_X, ISA_MUL64_X};
@@ -581,7 +590,7 @@ static void st_scope(struct gen *g, int callee)
 		call_rt(g, RT_RES_ACQUIRE);
 	} else {
 		call_args(g);
-		call_local(g, g->f[callee].label);
+		call_local(g, callee);
 	}
 	g->init &= ~SCRATCH; /* r0 is a handle or NULL, not a scalar */
 	int lnull = new_label(g);
@@ -710,8 +719,25 @@ static void gen_function(struct gen *g, int fi)
 	else
 		op(g, ISA_MOV64_K, R_ACC, 0, 0, (int32_t)pick_imm(g));
 	g->init = BIT(R_ACC);
+	g->called = 0;
+	memset(g->ncalls, 0, sizeof(g->ncalls));
 	g->end = g->len + f->budget;
 	gen_block(g, f->budget);
+	/* every planned call, once at least: a function that no call names is
+	 * no function to the verifier, only unreachable code at the end of the
+	 * one before it */
+	for (int k = 0; k < f->ncallees; k++) {
+		int c = f->callee[k];
+		if (g->called & (1u << c))
+			continue;
+		if (g->f[c].returns_handle) {
+			st_scope(g, c);
+			continue;
+		}
+		call_args(g);
+		call_local(g, c);
+		g->init = (g->init & ~SCRATCH) | BIT(0);
+	}
 	if (f->returns_handle) {
 		op(g, ISA_MOV64_K, 1, 0, 0, (int32_t)choice_below(g->c, RES_KINDS));
 		call_rt(g, RT_RES_ACQUIRE);
@@ -758,6 +784,18 @@ static void plan_program(struct gen *g, int budget)
 		for (int j = i + 1; j < last; j++)
 			if (choice_pct(g->c, j == i + 1 ? 70 : 25))
 				g->f[i].callee[g->f[i].ncallees++] = j;
+	/* every function has a caller: a function no call names is no function
+	 * to the verifier, only unreachable code at the end of the one before */
+	for (int j = 1; j < last; j++) {
+		int called = 0;
+		for (int i = 0; i < j && !called; i++)
+			for (int k = 0; k < g->f[i].ncallees; k++)
+				called |= g->f[i].callee[k] == j;
+		if (!called) {
+			struct gfunc *f = &g->f[choice_below(g->c, (uint32_t)j)];
+			f->callee[f->ncallees++] = j;
+		}
+	}
 	for (int i = 0; i < g->nfuncs; i++) {
 		struct gfunc *f = &g->f[i];
 		if (f->depth > MAX_BPF_STACK - f->prefix)
@@ -780,6 +818,10 @@ static void plan_program(struct gen *g, int budget)
 			f->reaches_tail |= g->f[f->callee[k]].reaches_tail;
 			f->reaches_throw |= g->f[f->callee[k]].reaches_throw;
 		}
+		/* a successful tail call in a subprogram returns the target's R0, a
+		 * scalar, to the caller: such a function cannot promise a handle */
+		if (f->reaches_tail)
+			f->returns_handle = 0;
 	}
 }
 

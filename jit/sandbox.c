@@ -48,14 +48,33 @@ static __thread struct jit_run_ctx *cur;
 static __thread uint8_t *stack_map; /* guard page, then the stack */
 static __thread void *altstack;
 
+/* The code mapping of the last freed image, kept for the next compile: a
+ * fresh mapping costs mmap, munmap and a page fault per page, more than
+ * compiling a small set does. It is read-execute while cached; the next
+ * compile makes it writable (not executable) to copy its code in. */
+static __thread void *spare_map;
+static __thread size_t spare_len;
+
 int jit_sandbox_map(struct jit_image *img, const uint8_t *code, size_t len, char *err, size_t errlen)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t n = (len + page - 1) / page * page;
-	void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED) {
-		snprintf(err, errlen, "JIT: mmap failed");
-		return -1;
+	void *m = NULL;
+	if (spare_map && spare_len >= n && spare_len <= 4 * n + 16 * page) {
+		m = spare_map;
+		n = spare_len;
+		spare_map = NULL;
+		if (mprotect(m, n, PROT_READ | PROT_WRITE)) {
+			munmap(m, n);
+			m = NULL;
+		}
+	}
+	if (!m) {
+		m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			snprintf(err, errlen, "JIT: mmap failed");
+			return -1;
+		}
 	}
 	memcpy(m, code, len);
 	/* never writable and executable at once */
@@ -74,8 +93,18 @@ void jit_free(struct jit_image *img)
 {
 	if (!img)
 		return;
-	if (img->code)
-		munmap(img->code, img->map_len);
+	if (img->code) {
+		if (!spare_map) {
+			spare_map = img->code;
+			spare_len = img->map_len;
+		} else if (spare_len < img->map_len) {
+			munmap(spare_map, spare_len);
+			spare_map = img->code;
+			spare_len = img->map_len;
+		} else {
+			munmap(img->code, img->map_len);
+		}
+	}
 	for (int i = 0; i < PROG_MAX_PROGS; i++)
 		free(img->progs[i].pc_off);
 	free(img);
