@@ -2,6 +2,8 @@
 #   make            build build/bpfdiff
 #   make test       unit, conformance, corpus and fuzz-smoke tests (ASan + UBSan build)
 #   make demo       run the corpus and print outcome records
+#   make fuzz       a campaign: FUZZ_TIME seconds, FUZZ_JOBS jobs, MODEL (optional)
+#   make fuzz-libfuzzer  libFuzzer over the generator's choices, differential (FUZZ_TIME s)
 #   make fuzz-parser  libFuzzer over the text format, assembler and verifier (60 s)
 
 CC      ?= cc
@@ -19,8 +21,8 @@ CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/t
 INTERP_SRC := interp/interp.c
 JIT_SRC    := jit/jit_x86.c jit/sandbox.c jit/jit_disasm.c
 ORACLE_SRC := oracle/engine.c oracle/oracle.c oracle/finding.c
-FUZZ_SRC   := fuzz/choice.c fuzz/gen.c fuzz/campaign.c
-CLI_SRC    := cli/bpfdiff.c cli/cli_fuzz.c
+FUZZ_SRC   := fuzz/choice.c fuzz/gen.c fuzz/minimize.c fuzz/campaign.c
+CLI_SRC    := cli/bpfdiff.c cli/cli_walk.c cli/cli_fuzz.c cli/cli_replay.c cli/cli_minimize.c
 LIBS       := -lcapstone
 LIB_SRC    := $(CORE_SRC) $(INTERP_SRC) $(JIT_SRC) $(ORACLE_SRC) $(FUZZ_SRC)
 HDRS       := $(wildcard core/*.h interp/*.h jit/*.h oracle/*.h fuzz/*.h cli/*.h)
@@ -29,7 +31,7 @@ HDRS       := $(wildcard core/*.h interp/*.h jit/*.h oracle/*.h fuzz/*.h cli/*.h
 DEB_PKGS   := clang afl++ libcapstone-dev libbpf-dev libelf-dev librte-bpf23
 DEPS_STAMP := $(BUILD)/.deps
 
-.PHONY: all test demo fuzz-parser bench clean deps format
+.PHONY: all test demo fuzz fuzz-parser fuzz-libfuzzer bench clean deps format
 
 all: $(BUILD)/bpfdiff
 
@@ -63,10 +65,35 @@ $(BUILD)/fuzz_parser: tests/fuzz_parser.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
 	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ tests/fuzz_parser.c $(LIB_SRC) $(LIBS)
 
-test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser
+test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser $(BUILD)/fuzz_diff $(BUILD)/seeds/.done
 	$(BUILD)/test_unit
 	BPFDIFF=$(BUILD)/bpfdiff-san SHARED=$(SHARED) sh tests/run_tests.sh
+	BPFDIFF=$(BUILD)/bpfdiff-san FUZZ_DIFF=$(BUILD)/fuzz_diff sh tests/fuzz_tests.sh
 	SHARED=$(SHARED) sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 20
+
+# The differential libFuzzer target: its inputs are the generator's choice
+# bytes. Seeds: the choices of a few seeded sets. FUZZ_TIME seconds, the
+# bug model in BPFDIFF_MODEL (e.g. make fuzz-libfuzzer BPFDIFF_MODEL=jit-tail-limit-32).
+FUZZ_TIME ?= 60
+$(BUILD)/fuzz_diff: fuzz/fuzz_diff.c $(LIB_SRC) $(HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ fuzz/fuzz_diff.c $(LIB_SRC) $(LIBS)
+
+$(BUILD)/seeds/.done: $(BUILD)/bpfdiff
+	@mkdir -p $(BUILD)/seeds
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do \
+		$(BUILD)/bpfdiff gen --set-seed $$i --choices $(BUILD)/seeds/seed-$$i >/dev/null || exit 1; done
+	@touch $@
+
+FUZZ_JOBS ?= 1
+fuzz: $(BUILD)/bpfdiff
+	$(BUILD)/bpfdiff fuzz --jobs $(FUZZ_JOBS) --time $(FUZZ_TIME) $(if $(MODEL),--model $(MODEL))
+
+fuzz-libfuzzer: $(BUILD)/fuzz_diff $(BUILD)/seeds/.done
+	@mkdir -p $(BUILD)/fuzz_diff_corpus findings
+	BPFDIFF_FINDINGS=findings $(BUILD)/fuzz_diff -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+		-artifact_prefix=findings/ $(BUILD)/fuzz_diff_corpus $(BUILD)/seeds
 
 fuzz-parser: $(BUILD)/fuzz_parser
 	SHARED=$(SHARED) sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 60

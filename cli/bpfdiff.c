@@ -1,11 +1,9 @@
 /* bpfdiff: the command line. Subcommands run, check, asm, disasm. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../core/diag.h"
 #include "../core/disasm.h"
@@ -17,25 +15,39 @@
 #include "../jit/jit.h"
 #include "cli.h"
 
-static const char usage[] = "usage: bpfdiff COMMAND [ARGS]\n"
-			    "\n"
-			    "Differential testing of eBPF engines (see README.md).\n"
-			    "\n"
-			    "commands:\n"
-			    "  run FILE [--engine interp|jit|both] [--model NAME] [--json]\n"
-			    "                      verify and run a program set, print its outcome record\n"
-			    "  check FILE|DIR... [--engine interp|jit|both]\n"
-			    "                      run files and check their expectations (-- expect, -- result,\n"
-			    "                      -- error); one line per failure, then 'N passed, N failed'\n"
-			    "                      --isa-shifts: mask out-of-range immediate shifts (RFC 9669)\n"
-			    "                      instead of rejecting them (kernel); for bpf_conformance\n"
-			    "  verify FILE         verify only; print each program's functions and stack figures\n"
-			    "  asm FILE            assemble: print the set with each program as -- raw words\n"
-			    "  disasm FILE         disassemble: print the set in the text format\n"
-			    "  help                this text\n"
-			    "\n"
-			    "models (--model): kernel-interp-stack (SPEC sec. 9)\n"
-			    "exit status: 0 ok, 1 a check failed, 2 bad input or usage\n";
+static const char usage[] =
+    "usage: bpfdiff COMMAND [ARGS]\n"
+    "\n"
+    "Differential testing of eBPF engines (see README.md).\n"
+    "\n"
+    "commands:\n"
+    "  run FILE [--engine interp|jit|both] [--model NAME] [--json]\n"
+    "                      verify and run a program set, print its outcome record\n"
+    "  check FILE|DIR... [--engine interp|jit|both] [--model NAME] [--isa-shifts]\n"
+    "                      run files and check their expectations (-- expect, -- result,\n"
+    "                      -- error); one line per failure, then 'N passed, N failed'\n"
+    "                      --isa-shifts: mask out-of-range immediate shifts (RFC 9669)\n"
+    "                      instead of rejecting them (kernel); for bpf_conformance\n"
+    "  replay FILE|DIR... [--engines LIST] [--quiet]\n"
+    "                      run findings and corpus files on their engines (a finding's\n"
+    "                      '# engines:', else interp,jit); exit 1 on any divergence\n"
+    "                      or unmet expectation\n"
+    "  fuzz [--jobs N] [--time S] [--seed N] [--model NAME] [--out DIR] ...\n"
+    "                      a campaign: generate, verify, run on both engines, compare;\n"
+    "                      findings to DIR (default findings/); --help for the rest\n"
+    "  minimize FINDING [-o OUT] [--max-tries N]\n"
+    "                      shrink a finding while its engines disagree the same way\n"
+    "  gen --set-seed N [--size N] [--profile full|kernel]\n"
+    "                      print the program set the generator makes from seed N\n"
+    "  verify FILE         verify only; print each program's functions and stack figures\n"
+    "  jit --disasm FILE   the JIT's native code per function, annotated with BPF pcs\n"
+    "  asm FILE            assemble: print the set with each program as -- raw words\n"
+    "  disasm FILE         disassemble: print the set in the text format\n"
+    "  help                this text\n"
+    "\n"
+    "models (--model; bpfdiff fuzz --list-models): kernel-interp-stack, jit-per-frame-tail-count,\n"
+    "  jit-count-empty-slots, jit-tail-limit-32 (SPEC sec. 9)\n"
+    "exit status: 0 ok, 1 a check failed or engines diverged, 2 bad input or usage\n";
 
 struct engine_opts {
 	const char *engine;
@@ -178,12 +190,6 @@ end:
 	return rc;
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
 static int ci_contains(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
@@ -272,55 +278,15 @@ end:
 	free(out);
 }
 
-static int cmp_str(const void *a, const void *b)
+static void check_one(const char *path, const char *err, void *ctx)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void check_path(const char *path, struct check_stats *st, int top)
-{
-	struct stat sb;
-	if (stat(path, &sb)) {
-		printf("FAIL %s: error: cannot open: %s\n", path, strerror(errno));
+	struct check_stats *st = ctx;
+	if (err) {
+		printf("FAIL %s: error: %s\n", path, err);
 		st->failed++;
 		return;
 	}
-	if (!S_ISDIR(sb.st_mode)) {
-		if (top || has_suffix(path, ".bpf") || has_suffix(path, ".data"))
-			check_file(path, st);
-		return;
-	}
-	DIR *dir = opendir(path);
-	if (!dir) {
-		printf("FAIL %s: error: cannot open directory\n", path);
-		st->failed++;
-		return;
-	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	for (struct dirent *e; (e = readdir(dir));) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, cap * sizeof(*nn));
-			if (!nn)
-				break;
-			names = nn;
-		}
-		size_t len = strlen(path) + strlen(e->d_name) + 2;
-		names[n] = malloc(len);
-		if (!names[n])
-			break;
-		snprintf(names[n++], len, "%s/%s", path, e->d_name);
-	}
-	closedir(dir);
-	qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		check_path(names[i], st, 0);
-		free(names[i]);
-	}
-	free(names);
+	check_file(path, st);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -356,7 +322,7 @@ static int cmd_check(int argc, char **argv)
 		}
 		if (argv[i][0] == '-' && argv[i][1])
 			continue;
-		check_path(argv[i], &st, 1);
+		cli_walk(argv[i], check_one, &st);
 		nfiles++;
 	}
 	if (!nfiles) {
@@ -385,7 +351,8 @@ static int cmd_verify(int argc, char **argv)
 	}
 	for (int i = 0; i < set->nprogs; i++) {
 		const struct prog *p = &set->progs[i];
-		printf("program %s: %d insns, chain %d bytes, processed %ld insns\n", p->name, p->len, p->depth_bound, p->processed);
+		printf("program %s: %d insns, chain %d bytes, processed %ld insns\n", p->name, p->len, p->depth_bound,
+		       p->processed);
 		for (int f = 0; f < p->nfuncs; f++)
 			printf("  func %d [%d,%d): depth %d cost %d%s%s\n", f, p->funcs[f].start, p->funcs[f].end,
 			       p->funcs[f].depth, p->funcs[f].cost, p->funcs[f].has_tail_call ? " tail_call" : "",
@@ -503,6 +470,10 @@ int main(int argc, char **argv)
 		return cmd_asm_disasm(argc - 2, argv + 2, 0);
 	if (strcmp(cmd, "fuzz") == 0)
 		return cmd_fuzz(argc - 2, argv + 2);
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_replay(argc - 2, argv + 2);
+	if (strcmp(cmd, "minimize") == 0)
+		return cmd_minimize(argc - 2, argv + 2);
 	if (strcmp(cmd, "gen") == 0)
 		return cmd_gen(argc - 2, argv + 2);
 	fprintf(stderr, "bpfdiff: error: unknown command '%s'\n%s", cmd, usage);

@@ -120,6 +120,7 @@ int cmd_gen(int argc, char **argv)
 	struct gen_opts g = {.size = 200};
 	uint64_t seed = 0;
 	int have_seed = 0, verify = 1;
+	const char *save = NULL, *from = NULL;
 	long long v;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -140,25 +141,56 @@ int cmd_gen(int argc, char **argv)
 		} else if (strcmp(a, "--profile") == 0 && more) {
 			if (parse_profile(argv[++i], &g.profile))
 				return EXIT_ERROR;
-		} else if (strcmp(a, "--no-verify") == 0)
+		} else if (strcmp(a, "--choices") == 0 && more)
+			save = argv[++i];
+		else if (strcmp(a, "--bytes") == 0 && more)
+			from = argv[++i];
+		else if (strcmp(a, "--no-verify") == 0)
 			verify = 0;
 		else {
 			fprintf(stderr,
-				"usage: bpfdiff gen --set-seed N [--size N] [--profile full|kernel] [--no-verify]\n");
+				"usage: bpfdiff gen --set-seed N | --bytes FILE [--size N] [--profile full|kernel]\n"
+				"                  [--choices OUT] [--no-verify]\n"
+				"  --bytes FILE: the set a libFuzzer input (fuzz_diff) stands for\n"
+				"  --choices OUT: write the choice bytes consumed (a fuzz_diff seed)\n");
 			return EXIT_ERROR;
 		}
 	}
-	if (!have_seed) {
-		fprintf(stderr, "bpfdiff gen: error: --set-seed N expected (a finding's origin line gives it)\n");
+	if (have_seed == !!from) {
+		fprintf(stderr, "bpfdiff gen: error: --set-seed N or --bytes FILE expected (a finding's origin line "
+				"gives it)\n");
 		return EXIT_ERROR;
 	}
 	struct prog_set *set = malloc(sizeof(*set));
 	if (!set)
 		return EXIT_ERROR;
 	struct choice c;
-	choice_seed(&c, seed);
+	char *bytes = NULL;
+	size_t nbytes = 0;
+	if (from) {
+		struct diag d = {0};
+		if (!(bytes = textfmt_read(from, &nbytes, &d))) {
+			fprintf(stderr, "%s\n", d.msg);
+			free(set);
+			return EXIT_ERROR;
+		}
+		choice_from_bytes(&c, (const uint8_t *)bytes, nbytes);
+	} else
+		choice_seed(&c, seed);
+	if (save)
+		choice_record(&c);
 	prog_set_init(set);
-	if (gen_set(&c, &g, set)) {
+	int failed = gen_set(&c, &g, set);
+	free(bytes);
+	if (!failed && save) {
+		FILE *f = fopen(save, "wb");
+		if (!f || fwrite(c.log, 1, c.log_len, f) != c.log_len || fclose(f)) {
+			perror(save);
+			failed = 1;
+		}
+	}
+	choice_free(&c);
+	if (failed) {
 		fprintf(stderr, "bpfdiff gen: error: the generator failed\n");
 		free(set);
 		return EXIT_ERROR;
@@ -169,7 +201,10 @@ int cmd_gen(int argc, char **argv)
 		fprintf(stderr, "%s\n", d.msg);
 		rc = EXIT_FAIL;
 	}
-	printf("# bpfdiff gen --set-seed 0x%016llx --size %d\n", (unsigned long long)seed, g.size);
+	if (from)
+		printf("# bpfdiff gen --bytes %s --size %d\n", from, g.size);
+	else
+		printf("# bpfdiff gen --set-seed 0x%016llx --size %d\n", (unsigned long long)seed, g.size);
 	textfmt_write(stdout, set);
 	prog_set_free(set);
 	free(set);

@@ -56,3 +56,45 @@ int prog_line(const struct prog *p, int pc)
 		return p->lines[pc];
 	return p->line;
 }
+
+int prog_set_copy(struct prog_set *dst, const struct prog_set *src)
+{
+	prog_set_init(dst);
+	dst->nprogs = src->nprogs;
+	for (int i = 0; i < src->nprogs; i++) {
+		const struct prog *s = &src->progs[i];
+		struct prog *d = &dst->progs[i];
+		memcpy(d->name, s->name, sizeof(d->name));
+		d->len = s->len;
+		d->exception_cb = s->exception_cb;
+		d->line = s->line;
+		d->insns = malloc((size_t)(s->len ? s->len : 1) * sizeof(*d->insns));
+		if (!d->insns)
+			goto fail;
+		memcpy(d->insns, s->insns, (size_t)s->len * sizeof(*d->insns));
+		if (s->lines) {
+			d->lines = malloc((size_t)(s->len ? s->len : 1) * sizeof(*d->lines));
+			if (!d->lines)
+				goto fail;
+			memcpy(d->lines, s->lines, (size_t)s->len * sizeof(*d->lines));
+		}
+	}
+	dst->narrays = src->narrays;
+	memcpy(dst->arrays, src->arrays, sizeof(dst->arrays));
+	if (src->mem_len) {
+		dst->mem = malloc(src->mem_len);
+		if (!dst->mem)
+			goto fail;
+		memcpy(dst->mem, src->mem, src->mem_len);
+	}
+	dst->mem_len = src->mem_len;
+	memcpy(dst->pool, src->pool, sizeof(dst->pool));
+	dst->budget = src->budget;
+	dst->verify_flags = src->verify_flags;
+	if (src->file && !(dst->file = strdup(src->file)))
+		goto fail;
+	return 0;
+fail:
+	prog_set_free(dst);
+	return -1;
+}

@@ -104,6 +104,10 @@ struct prog_set {
 
 void prog_set_init(struct prog_set *set);
 void prog_set_free(struct prog_set *set);
+/* DST = the programs, arrays, memory, pools and budget of SRC, unverified
+ * and without expectations (DST need not be initialised). 0, or -1 when out
+ * of memory. */
+int prog_set_copy(struct prog_set *dst, const struct prog_set *src);
 int prog_find(const struct prog_set *set, const char *name);
 int prog_array_find(const struct prog_set *set, const char *name);
 /* Source line of pc in program p, or the program header's line. */

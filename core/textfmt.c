@@ -643,26 +643,28 @@ out:
 	return rc;
 }
 
-int textfmt_load(struct prog_set *set, const char *path, struct diag *d)
+char *textfmt_read(const char *path, size_t *lenp, struct diag *d)
 {
 	FILE *f = fopen(path, "rb");
-	if (!f)
-		return diag_error(d, path, 0, "cannot open: %s", strerror(errno));
+	if (!f) {
+		diag_error(d, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
 	char *text = NULL;
 	size_t len = 0, cap = 0;
 	for (;;) {
 		if (len + 65536 > cap) {
 			cap = cap ? cap * 2 : 65536;
-			if (cap > TEXTFMT_MAX_FILE + 65536u) {
-				free(text);
-				fclose(f);
-				return diag_error(d, path, 0, "file larger than %u bytes", TEXTFMT_MAX_FILE);
-			}
-			char *t = realloc(text, cap);
+			const char *why = cap > TEXTFMT_MAX_FILE + 65536u ? "file larger than the limit" : NULL;
+			char *t = why ? NULL : realloc(text, cap + 1);
 			if (!t) {
 				free(text);
 				fclose(f);
-				return diag_error(d, path, 0, "out of memory");
+				if (why)
+					diag_error(d, path, 0, "file larger than %u bytes", TEXTFMT_MAX_FILE);
+				else
+					diag_error(d, path, 0, "out of memory");
+				return NULL;
 			}
 			text = t;
 		}
@@ -675,9 +677,21 @@ int textfmt_load(struct prog_set *set, const char *path, struct diag *d)
 	fclose(f);
 	if (err) {
 		free(text);
-		return diag_error(d, path, 0, "read error");
+		diag_error(d, path, 0, "read error");
+		return NULL;
 	}
-	int rc = textfmt_parse(set, path, text ? text : "", len, d);
+	text[len] = 0;
+	*lenp = len;
+	return text;
+}
+
+int textfmt_load(struct prog_set *set, const char *path, struct diag *d)
+{
+	size_t len;
+	char *text = textfmt_read(path, &len, d);
+	if (!text)
+		return -1;
+	int rc = textfmt_parse(set, path, text, len, d);
 	free(text);
 	return rc;
 }

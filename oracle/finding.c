@@ -9,6 +9,8 @@
 
 #include "../core/textfmt.h"
 
+#define FINDING_HEADER_COLS 240
+
 uint64_t finding_hash(const char *signature, const char *engines)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -32,7 +34,13 @@ static void print_record(FILE *f, const struct prog_set *set, const char *name, 
 	fclose(m);
 	for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
-		fprintf(f, "# %s: %.*s\n", name, nl ? (int)(nl - line) : (int)strlen(line), line);
+		/* the header is for people: long lists are cut, -- expect has them whole */
+		int n = nl ? (int)(nl - line) : (int)strlen(line);
+		if (n > FINDING_HEADER_COLS)
+			fprintf(f, "# %s: %.*s ... (%d more bytes)\n", name, FINDING_HEADER_COLS, line,
+				n - FINDING_HEADER_COLS);
+		else
+			fprintf(f, "# %s: %.*s\n", name, n, line);
 	}
 	free(buf);
 }

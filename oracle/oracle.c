@@ -39,6 +39,35 @@ void oracle_default(struct oracle *o, const struct engine_model *model)
 	oracle_add(o, &e);
 }
 
+int oracle_add_list(struct oracle *o, const char *list, char *err, size_t len)
+{
+	char spec[96];
+	for (const char *s = list; *s;) {
+		size_t n = strcspn(s, ",");
+		if (n == 0 || n >= sizeof(spec)) {
+			snprintf(err, len, "bad engine list '%s'", list);
+			return -1;
+		}
+		memcpy(spec, s, n);
+		spec[n] = 0;
+		struct engine e;
+		if (engine_parse(&e, spec, err, len))
+			return -1;
+		if (oracle_add(o, &e)) {
+			snprintf(err, len, "more than %d engines in '%s'", ORACLE_MAX_ENGINES, list);
+			return -1;
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	if (o->nengines == 0) {
+		snprintf(err, len, "no engine in '%s'", list);
+		return -1;
+	}
+	return 0;
+}
+
 void oracle_engines(const struct oracle *o, char *buf, size_t len)
 {
 	size_t n = 0;

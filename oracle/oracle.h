@@ -10,11 +10,12 @@
 #define ORACLE_MAX_ENGINES 4
 
 /* What a finding is about: a compared field, or a broken claim. */
-#define ORACLE_CLASS_LIST(X)                                                                                    \
-	X(OUTCOME, "outcome")                                                                                   \
-	X(R0, "r0") X(FAULT, "fault") X(TAIL_CALLS, "tail_calls") X(STACK_HWM, "stack_hwm")                     \
-	    X(DESTRUCTORS, "destructors") X(TRACE, "trace") X(CONTEXT, "context") X(STACK_BOUND, "stack_bound") \
-		X(NATIVE_BOUND, "native_bound") X(VERIFIER_ESCAPE, "verifier_escape") X(ENGINE_ERROR, "engine_error")
+#define ORACLE_CLASS_LIST(X)                                                                                      \
+	X(OUTCOME, "outcome")                                                                                     \
+	X(R0, "r0")                                                                                               \
+	X(FAULT, "fault") X(TAIL_CALLS, "tail_calls") X(STACK_HWM, "stack_hwm") X(DESTRUCTORS, "destructors")     \
+	    X(TRACE, "trace") X(CONTEXT, "context") X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound") \
+		X(VERIFIER_ESCAPE, "verifier_escape") X(ENGINE_ERROR, "engine_error")
 
 enum oracle_class {
 	ORACLE_NONE = 0,
@@ -49,6 +50,10 @@ void oracle_default(struct oracle *o, const struct engine_model *model);
  * o->out until the next call or oracle_free. Returns 1 for a finding. */
 int oracle_check(struct oracle *o, const struct prog_set *set, struct oracle_verdict *v);
 void oracle_free(struct oracle *o);
+
+/* Adds the engines of LIST, comma-separated specs ("interp,jit:MODEL").
+ * 0, or -1 with the reason in ERR. */
+int oracle_add_list(struct oracle *o, const char *list, char *err, size_t len);
 
 /* The engines as a comma-separated list of specs. */
 void oracle_engines(const struct oracle *o, char *buf, size_t len);
