@@ -698,10 +698,12 @@ static int state_covers(const struct vstate *o, const struct vstate *n)
 {
 	if (o->nframes != n->nframes || o->nrefs != n->nrefs || o->in_cb != n->in_cb)
 		return 0;
-	for (int fr = 0; fr < o->nframes; fr++) {
-		const struct vframe *a = &o->f[fr], *b = &n->f[fr];
-		if (a->func != b->func || a->ret_pc != b->ret_pc)
+	for (int fr = 0; fr < o->nframes; fr++)
+		if (o->f[fr].func != n->f[fr].func || o->f[fr].ret_pc != n->f[fr].ret_pc)
 			return 0;
+	/* innermost frame first: the callers' frames are most often the same */
+	for (int fr = o->nframes - 1; fr >= 0; fr--) {
+		const struct vframe *a = &o->f[fr], *b = &n->f[fr];
 		for (int i = 0; i < NREGS; i++)
 			if (!reg_covers(o, &a->r[i], n, &b->r[i]))
 				return 0;

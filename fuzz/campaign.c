@@ -75,13 +75,8 @@ static void note_features(struct shared *sh, const struct outcome *x)
 	__atomic_fetch_or(&sh->features[h / 8], (uint8_t)(1u << (h % 8)), __ATOMIC_RELAXED);
 }
 
-static void worker(const struct campaign_opts *o, int w, long quota)
+void campaign_tune_heap(void)
 {
-	struct worker_stats *st = &g_shared->w[w];
-	struct oracle *orc = malloc(sizeof(*orc));
-	struct prog_set *set = malloc(sizeof(*set));
-	if (!orc || !set)
-		_exit(3);
 	/* The verifier's states and the engines' records come and go by the
 	 * thousand per second: keep the freed heap instead of handing it back
 	 * to the kernel and faulting it in again (page faults were half the
@@ -89,40 +84,70 @@ static void worker(const struct campaign_opts *o, int w, long quota)
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TOP_PAD, 16 << 20);
+}
+
+int campaign_exec(struct oracle *orc, const struct gen_opts *g, uint64_t seed, struct prog_set *set,
+		  struct oracle_verdict *v, struct campaign_times *t)
+{
+	struct choice c;
+	choice_seed(&c, seed);
+	prog_set_init(set);
+	uint64_t t0 = now_ns();
+	if (gen_set(&c, g, set))
+		return CAMPAIGN_GEN_FAIL;
+	uint64_t t1 = now_ns();
+	t->gen += t1 - t0;
+	struct diag d = {0};
+	int ok = verifier_check(set, &d) == 0;
+	uint64_t t2 = now_ns();
+	t->verify += t2 - t1;
+	if (!ok) {
+		prog_set_free(set);
+		return CAMPAIGN_REJECT;
+	}
+	uint64_t before[3] = {orc->eng[0].ns_run, orc->eng[1].ns_compile, orc->eng[1].ns_run};
+	int found = oracle_check(orc, set, v);
+	uint64_t t3 = now_ns();
+	uint64_t ei = orc->eng[0].ns_run - before[0], ec = orc->eng[1].ns_compile - before[1],
+		 ej = orc->eng[1].ns_run - before[2];
+	t->interp += ei;
+	t->compile += ec;
+	t->jit += ej;
+	t->compare += (t3 - t2) - ei - ec - ej;
+	return found ? CAMPAIGN_FINDING : CAMPAIGN_AGREE;
+}
+
+static void worker(const struct campaign_opts *o, int w, long quota)
+{
+	struct worker_stats *st = &g_shared->w[w];
+	struct oracle *orc = malloc(sizeof(*orc));
+	struct prog_set *set = malloc(sizeof(*set));
+	if (!orc || !set)
+		_exit(3);
+	campaign_tune_heap();
 	oracle_init(orc);
 	oracle_default(orc, o->model);
 	for (uint64_t i = 0; !g_shared->stop && (quota <= 0 || (long)i < quota); i++) {
 		uint64_t seed = campaign_set_seed(o->seed, w, i);
-		struct choice c;
-		choice_seed(&c, seed);
-		prog_set_init(set);
-		uint64_t t0 = now_ns();
-		if (gen_set(&c, &o->gen, set)) {
+		struct campaign_times t = {0};
+		struct oracle_verdict v;
+		int r = campaign_exec(orc, &o->gen, seed, set, &v, &t);
+		st->ns_gen += t.gen;
+		st->ns_verify += t.verify;
+		st->ns_interp += t.interp;
+		st->ns_compile += t.compile;
+		st->ns_jit += t.jit;
+		st->ns_compare += t.compare;
+		if (r == CAMPAIGN_GEN_FAIL) {
 			st->gen_fail++;
 			continue;
 		}
-		uint64_t t1 = now_ns();
-		st->ns_gen += t1 - t0;
 		st->sets++;
-		struct diag d = {0};
-		int ok = verifier_check(set, &d) == 0;
-		uint64_t t2 = now_ns();
-		st->ns_verify += t2 - t1;
-		if (!ok) {
+		if (r == CAMPAIGN_REJECT) {
 			st->rejects++;
-			prog_set_free(set);
 			continue;
 		}
-		uint64_t before[3] = {orc->eng[0].ns_run, orc->eng[1].ns_compile, orc->eng[1].ns_run};
-		struct oracle_verdict v;
-		int found = oracle_check(orc, set, &v);
-		uint64_t t3 = now_ns();
-		uint64_t ei = orc->eng[0].ns_run - before[0], ec = orc->eng[1].ns_compile - before[1],
-			 ej = orc->eng[1].ns_run - before[2];
-		st->ns_interp += ei;
-		st->ns_compile += ec;
-		st->ns_jit += ej;
-		st->ns_compare += (t3 - t2) - ei - ec - ej;
+		int found = r == CAMPAIGN_FINDING;
 		st->execs++;
 		const struct outcome *x = &orc->out[0];
 		if (x->tail_calls > st->max_tail_calls)
@@ -272,7 +297,7 @@ int campaign_run(const struct campaign_opts *o)
 		fprintf(stderr, "bpfdiff fuzz: error: --jobs must be 1..%d\n", MAX_JOBS);
 		return 2;
 	}
-	if (mkdir(o->out, 0777) && errno != EEXIST) {
+	if (finding_mkdirs(o->out)) {
 		fprintf(stderr, "bpfdiff fuzz: error: cannot create %s: %s\n", o->out, strerror(errno));
 		return 2;
 	}

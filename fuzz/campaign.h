@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../oracle/engine.h"
+#include "../oracle/oracle.h"
 #include "gen.h"
 
 struct campaign_opts {
@@ -21,6 +22,23 @@ struct campaign_opts {
 	struct gen_opts gen;
 	int status; /* 1: live status line on stderr */
 };
+
+/* Nanoseconds spent per stage of an execution, summed. */
+struct campaign_times {
+	uint64_t gen, verify, interp, compile, jit, compare;
+};
+enum { CAMPAIGN_GEN_FAIL = -2, CAMPAIGN_REJECT = -1, CAMPAIGN_AGREE = 0, CAMPAIGN_FINDING = 1 };
+
+/* One differential execution: the set of SEED generated into SET, verified,
+ * run by ORC (engine 0 the interpreter, engine 1 the JIT, for the split of
+ * TIMES) and compared. Returns CAMPAIGN_*; after AGREE and FINDING the set
+ * and ORC's records stay for the caller (prog_set_free, oracle_free). */
+int campaign_exec(struct oracle *orc, const struct gen_opts *g, uint64_t seed, struct prog_set *set,
+		  struct oracle_verdict *v, struct campaign_times *t);
+
+/* Keeps freed heap memory in the process (a campaign's allocations repeat
+ * thousands of times a second); called by each worker, bench, fuzz_diff. */
+void campaign_tune_heap(void);
 
 /* Seed of set number I of worker W. */
 uint64_t campaign_set_seed(uint64_t seed, int worker, uint64_t i);

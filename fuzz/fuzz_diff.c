@@ -16,6 +16,7 @@
 #include "../core/verifier.h"
 #include "../oracle/finding.h"
 #include "../oracle/oracle.h"
+#include "campaign.h"
 #include "choice.h"
 #include "gen.h"
 
@@ -46,6 +47,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *size = getenv("BPFDIFF_SIZE");
 	if (size && atoi(size) > 0)
 		gopts.size = atoi(size);
+	campaign_tune_heap();
 	oracle_init(&orc);
 	oracle_default(&orc, model);
 	fprintf(stderr, "fuzz_diff: model %s, findings to %s/\n", model ? model->name : "none", findings_dir);

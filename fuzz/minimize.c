@@ -59,9 +59,13 @@ static int delete_range(struct prog_set *set, int pi, int start, int n)
 	unsigned char *tail = lddw_tails(p);
 	if (!tail)
 		return -1;
-	int splits = tail[start] || (start + n < p->len && tail[start + n]);
+	/* a cut that ends inside an lddw takes all of it; one that starts
+	 * inside is left to the cut one earlier */
+	if (start + n < p->len && tail[start + n])
+		n++;
+	int splits = tail[start];
 	free(tail);
-	if (splits)
+	if (splits || n == p->len)
 		return -1;
 	if (p->exception_cb >= start && p->exception_cb < start + n)
 		return -1;

@@ -47,6 +47,9 @@ struct jit_run_ctx {
 static __thread struct jit_run_ctx *cur;
 static __thread uint8_t *stack_map; /* guard page, then the stack */
 static __thread void *altstack;
+/* The painted part of the sandbox stack: [top - painted_window, top) was
+ * painted, and the last run touched [top - touched, top) of it. */
+static __thread size_t painted_window, touched;
 
 /* The code mapping of the last freed image, kept for the next compile: a
  * fresh mapping costs mmap, munmap and a page fault per page, more than
@@ -333,7 +336,14 @@ int jit_run(struct jit_image *img, struct outcome *out)
 		c->st.bodies[i] = (uint64_t)(uintptr_t)(img->code + img->progs[i].func_body[0]);
 	UNPOISON(lo, SANDBOX_STACK);
 	size_t window = paint_window(set);
-	memset(top - window, PAINT, window); /* painted, scanned after the run */
+	/* painted, scanned after the run; below what the last run touched the
+	 * last window is still paint, so only the touched part is repainted */
+	if (window <= painted_window)
+		memset(top - touched, PAINT, touched);
+	else
+		memset(top - window, PAINT, window);
+	painted_window = window;
+	touched = window;
 	cur = c;
 	enter_fn enter = (enter_fn)(void *)img->code;
 	uint64_t r0 = 0;
@@ -377,7 +387,8 @@ int jit_run(struct jit_image *img, struct outcome *out)
 	out->tail_calls = c->st.tail_calls;
 	out->stack_hwm = c->st.stack_hwm;
 	UNPOISON(lo, SANDBOX_STACK);
-	out->native_stack_hwm = scan_paint(top - paint_window(set), top);
+	out->native_stack_hwm = scan_paint(top - window, top);
+	touched = out->native_stack_hwm;
 	out->context = ctx;
 	out->context_len = set->mem_len;
 	free(c);

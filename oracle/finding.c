@@ -77,7 +77,7 @@ void finding_print(FILE *f, const struct prog_set *set, const struct oracle *o, 
 	}
 }
 
-static int mkdirs(const char *dir)
+int finding_mkdirs(const char *dir)
 {
 	char buf[4096];
 	if (strlen(dir) >= sizeof(buf)) {
@@ -102,7 +102,7 @@ int finding_write(const char *dir, const struct prog_set *set, const struct orac
 {
 	char engines[256], tmp[4200];
 	oracle_engines(o, engines, sizeof(engines));
-	if (mkdirs(dir))
+	if (finding_mkdirs(dir))
 		return -1;
 	snprintf(path, len, "%s/%s-%016llx.bpf", dir, oracle_class_name(v->cls),
 		 (unsigned long long)finding_hash(v->signature, engines));

@@ -20,6 +20,9 @@ uint64_t finding_hash(const char *signature, const char *engines);
 int finding_write(const char *dir, const struct prog_set *set, const struct oracle *o, const struct oracle_verdict *v,
 		  const char *origin, char *path, size_t len);
 
+/* DIR and its missing parents, as mkdir -p. 0, or -1 (errno). */
+int finding_mkdirs(const char *dir);
+
 /* Writes SET with O's records and V's signature to F (what finding_write
  * puts in the file). */
 void finding_print(FILE *f, const struct prog_set *set, const struct oracle *o, const struct oracle_verdict *v,
