@@ -9,6 +9,7 @@
 #include "../core/disasm.h"
 #include "../core/isa.h"
 #include "../core/outcome.h"
+#include "../fuzz/choice.h"
 #include "../core/textfmt.h"
 #include "../core/verifier.h"
 #include "../interp/interp.h"
@@ -83,21 +84,12 @@ static uint64_t run_r0(const char *src, enum outcome_kind *kind)
 
 static void test_isa_table(void)
 {
-	/* every row decodes to itself, with its reserved fields zero */
+	/* every row encodes (isa_encode sets its discriminating field) and
+	 * decodes to itself, with its reserved fields zero */
 	for (int op = 0; op < ISA_NUM_OPS; op++) {
 		const struct isa_row *r = &isa_rows[op];
-		struct bpf_insn in = {.code = r->code};
-		switch (r->fmt) {
-		case FMT_ALU_SX_K:
-		case FMT_ALU_SX_X:
-		case FMT_MOVSX: in.off = r->disc; break;
-		case FMT_END:
-		case FMT_ATOMIC: in.imm = r->disc; break;
-		case FMT_CALL:
-		case FMT_CALL_LOCAL:
-		case FMT_CALL_KFUNC: in.src = (uint8_t)r->disc; break;
-		default: break;
-		}
+		struct bpf_insn in = isa_encode(op, 0, 0, 0, 0);
+		CHECK(in.code == r->code, "row %s encodes its opcode byte", r->id);
 		CHECK(isa_decode(&in) == op, "row %s decodes to %d", r->id, isa_decode(&in));
 		CHECK(isa_reserved_ok(op, &in), "row %s: reserved fields", r->id);
 		CHECK(isa_find(r->mnemonic, (enum isa_fmt)r->fmt) == op, "row %s: mnemonic lookup", r->id);
@@ -346,8 +338,41 @@ static void test_jit_crash_recovery(void)
 	drop(set);
 }
 
+/* The choice source: a seed gives the same stream; bytes are read in order,
+ * one per choice below 256, and an exhausted input reads 0 (the smallest
+ * alternative, "no" for a percentage). */
+static void test_choice(void)
+{
+	struct choice a, b, c;
+	choice_seed(&a, 7);
+	choice_seed(&b, 7);
+	int same = 1, in_range = 1;
+	for (int i = 0; i < 1000; i++) {
+		uint32_t x = choice_below(&a, 10), y = choice_below(&b, 10);
+		same &= x == y;
+		in_range &= x < 10;
+	}
+	CHECK(same && in_range, "seeded streams repeat and stay in range");
+	static const uint8_t bytes[] = {13, 250, 0x34, 0x12, 99};
+	choice_from_bytes(&c, bytes, sizeof(bytes));
+	CHECK(choice_below(&c, 10) == 3, "13 %% 10");
+	CHECK(choice_below(&c, 256) == 250, "one byte for n = 256");
+	CHECK(choice_below(&c, 65536) == 0x1234, "two bytes, little-endian, for n = 65536");
+	CHECK(choice_pct(&c, 1), "byte 99 is in the top 1%%");
+	CHECK(choice_below(&c, 200) == 0 && !choice_pct(&c, 99), "past the end: 0, and no");
+	choice_seed(&a, 9);
+	choice_record(&a);
+	uint32_t first[3] = {choice_below(&a, 7), choice_below(&a, 1000), choice_u32(&a)};
+	choice_from_bytes(&c, a.log, a.log_len);
+	CHECK(a.log_len == 7, "recorded 1 + 2 + 4 bytes, got %zu", a.log_len);
+	CHECK(choice_below(&c, 7) == first[0] && choice_below(&c, 1000) == first[1] && choice_u32(&c) == first[2],
+	      "recorded bytes replay the same choices");
+	choice_free(&a);
+}
+
 int main(void)
 {
+	test_choice();
 	test_jit_crash_recovery();
 	test_isa_table();
 	test_stack_rules();
