@@ -20,7 +20,7 @@ CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/t
               core/outcome.c core/runtime.c core/verifier.c
 INTERP_SRC := interp/interp.c
 JIT_SRC    := jit/jit_x86.c jit/sandbox.c jit/jit_disasm.c
-ORACLE_SRC := oracle/engine.c oracle/oracle.c oracle/finding.c
+ORACLE_SRC := oracle/engine.c oracle/engine_local.c oracle/oracle.c oracle/finding.c
 FUZZ_SRC   := fuzz/choice.c fuzz/gen.c fuzz/minimize.c fuzz/campaign.c
 CLI_SRC    := cli/bpfdiff.c cli/cli_walk.c cli/cli_fuzz.c cli/cli_replay.c cli/cli_minimize.c
 LIBS       := -lcapstone

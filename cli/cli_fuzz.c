@@ -39,11 +39,13 @@ static int parse_profile(const char *s, enum gen_profile *p)
 
 static const char fuzz_usage[] =
     "usage: bpfdiff fuzz [--jobs N] [--time S] [--seed N] [--model NAME] [--out DIR]\n"
-    "                    [--sets N] [--stop-on-finding] [--size N] [--profile full|kernel] [--quiet]\n"
+    "                    [--engines LIST] [--sets N] [--stop-on-finding] [--size N]\n"
+    "                    [--profile full|kernel] [--quiet]\n"
     "       bpfdiff fuzz --list-models\n"
     "Generates program sets, runs each on the interpreter and the JIT, and saves every\n"
     "disagreement to DIR (default findings/) as a replayable file. --model turns on one of\n"
-    "the kernel's historical engine bugs (SPEC sec. 9) in the engine it belongs to.\n";
+    "the kernel's historical engine bugs (SPEC sec. 9) in the engine it belongs to;\n"
+    "--engines LIST (e.g. interp,jit:jit-tail-limit-32) names the engines, every pair compared.\n";
 
 int cmd_fuzz(int argc, char **argv)
 {
@@ -80,6 +82,8 @@ int cmd_fuzz(int argc, char **argv)
 			if (cli_number("fuzz", a, argv[++i], 1, 20000, &v))
 				return EXIT_ERROR;
 			o.gen.size = (int)v;
+		} else if (strcmp(a, "--engines") == 0 && more) {
+			o.engines = argv[++i];
 		} else if (strcmp(a, "--model") == 0 && more) {
 			if (strcmp(argv[i + 1], "none") && !(o.model = engine_model_find(argv[i + 1]))) {
 				fprintf(stderr,
@@ -109,8 +113,11 @@ int cmd_fuzz(int argc, char **argv)
 			 0x7fffffffffffffffull;
 	}
 	if (o.status)
-		fprintf(stderr, "bpfdiff fuzz: seed %llu, %d job%s, model %s, findings to %s/\n",
-			(unsigned long long)o.seed, o.jobs, o.jobs == 1 ? "" : "s", o.model ? o.model->name : "none",
+		fprintf(stderr, "bpfdiff fuzz: seed %llu, %d job%s, engines %s, findings to %s/\n",
+			(unsigned long long)o.seed, o.jobs, o.jobs == 1 ? "" : "s",
+			o.engines ? o.engines
+			: o.model ? o.model->name
+				  : "interp,jit",
 			o.out);
 	return campaign_run(&o);
 }

@@ -24,7 +24,7 @@
 struct worker_stats {
 	uint64_t sets, execs, rejects, gen_fail, findings, dups;
 	uint64_t max_tail_calls, throws, destructors, max_stack;
-	uint64_t ns_gen, ns_verify, ns_interp, ns_compile, ns_jit, ns_compare;
+	uint64_t ns_gen, ns_verify, ns_interp, ns_compile, ns_jit, ns_other, ns_compare;
 	char last_finding[4096];
 };
 
@@ -32,6 +32,7 @@ struct shared {
 	volatile sig_atomic_t stop;
 	struct worker_stats w[MAX_JOBS];
 	uint8_t features[FEATURE_BITS / 8]; /* outcome-shape tuples seen: AFL's "edges" column */
+	char engines[256];		    /* the engines compared, for the status and summary */
 };
 
 static struct shared *g_shared;
@@ -105,15 +106,22 @@ int campaign_exec(struct oracle *orc, const struct gen_opts *g, uint64_t seed, s
 		prog_set_free(set);
 		return CAMPAIGN_REJECT;
 	}
-	uint64_t before[3] = {orc->eng[0].ns_run, orc->eng[1].ns_compile, orc->eng[1].ns_run};
+	uint64_t run0[ORACLE_MAX_ENGINES], comp0[ORACLE_MAX_ENGINES];
+	for (int i = 0; i < orc->nengines; i++)
+		run0[i] = orc->eng[i].ns_run, comp0[i] = orc->eng[i].ns_compile;
 	int found = oracle_check(orc, set, v);
-	uint64_t t3 = now_ns();
-	uint64_t ei = orc->eng[0].ns_run - before[0], ec = orc->eng[1].ns_compile - before[1],
-		 ej = orc->eng[1].ns_run - before[2];
-	t->interp += ei;
-	t->compile += ec;
-	t->jit += ej;
-	t->compare += (t3 - t2) - ei - ec - ej;
+	uint64_t t3 = now_ns(), engines = 0;
+	for (int i = 0; i < orc->nengines; i++) {
+		uint64_t r = orc->eng[i].ns_run - run0[i], c = orc->eng[i].ns_compile - comp0[i];
+		engines += r + c;
+		if (orc->eng[i].kind == ENGINE_INTERP)
+			t->interp += r;
+		else if (orc->eng[i].kind == ENGINE_JIT)
+			t->compile += c, t->jit += r;
+		else
+			t->other += r + c;
+	}
+	t->compare += (t3 - t2) - engines;
 	return found ? CAMPAIGN_FINDING : CAMPAIGN_AGREE;
 }
 
@@ -126,7 +134,12 @@ static void worker(const struct campaign_opts *o, int w, long quota)
 		_exit(3);
 	campaign_tune_heap();
 	oracle_init(orc);
-	oracle_default(orc, o->model);
+	if (o->engines) {
+		char err[256];
+		if (oracle_add_list(orc, o->engines, err, sizeof(err)))
+			_exit(3); /* checked by campaign_run before the fork */
+	} else
+		oracle_default(orc, o->model);
 	for (uint64_t i = 0; !g_shared->stop && (quota <= 0 || (long)i < quota); i++) {
 		uint64_t seed = campaign_set_seed(o->seed, w, i);
 		struct campaign_times t = {0};
@@ -137,6 +150,7 @@ static void worker(const struct campaign_opts *o, int w, long quota)
 		st->ns_interp += t.interp;
 		st->ns_compile += t.compile;
 		st->ns_jit += t.jit;
+		st->ns_other += t.other;
 		st->ns_compare += t.compare;
 		if (r == CAMPAIGN_GEN_FAIL) {
 			st->gen_fail++;
@@ -207,6 +221,7 @@ static void sum(struct totals *t, int jobs)
 		t->s.ns_interp += x->ns_interp;
 		t->s.ns_compile += x->ns_compile;
 		t->s.ns_jit += x->ns_jit;
+		t->s.ns_other += x->ns_other;
 		t->s.ns_compare += x->ns_compare;
 		if (x->last_finding[0])
 			memcpy(t->s.last_finding, x->last_finding, sizeof(t->s.last_finding));
@@ -270,16 +285,16 @@ static void write_stats(const struct campaign_opts *o, const struct totals *t, t
 static void summary(const struct campaign_opts *o, const struct totals *t, double secs)
 {
 	double per = t->s.execs ? 1.0 / (double)t->s.execs : 0;
-	printf("bpfdiff fuzz: %.1f s, %d job%s, seed %llu, model %s\n", secs, o->jobs, o->jobs == 1 ? "" : "s",
-	       (unsigned long long)o->seed, o->model ? o->model->name : "none");
+	printf("bpfdiff fuzz: %.1f s, %d job%s, seed %llu, engines %s\n", secs, o->jobs, o->jobs == 1 ? "" : "s",
+	       (unsigned long long)o->seed, g_shared->engines);
 	printf("  sets %llu, verified %.2f%% (%llu rejected), generator failures %llu\n", (unsigned long long)t->s.sets,
 	       verified_pct(t), (unsigned long long)t->s.rejects, (unsigned long long)t->s.gen_fail);
 	printf("  execs %llu (%.0f/s, %.0f/s per job)\n", (unsigned long long)t->s.execs,
 	       secs > 0 ? (double)t->s.execs / secs : 0.0, secs > 0 ? (double)t->s.execs / secs / o->jobs : 0.0);
-	printf("  per exec (us): generate %.2f, verify %.2f, interpret %.2f, jit compile %.2f, jit run %.2f, compare "
-	       "%.2f\n",
+	printf("  per exec (us): generate %.2f, verify %.2f, interpret %.2f, jit compile %.2f, jit run %.2f, other "
+	       "engines %.2f, compare %.2f\n",
 	       (double)t->s.ns_gen * per / 1e3, (double)t->s.ns_verify * per / 1e3, (double)t->s.ns_interp * per / 1e3,
-	       (double)t->s.ns_compile * per / 1e3, (double)t->s.ns_jit * per / 1e3,
+	       (double)t->s.ns_compile * per / 1e3, (double)t->s.ns_jit * per / 1e3, (double)t->s.ns_other * per / 1e3,
 	       (double)t->s.ns_compare * per / 1e3);
 	printf(
 	    "  features: deepest tail-call run %llu, throws %llu, destructors %llu, deepest stack %llu, shapes %llu\n",
@@ -297,14 +312,40 @@ int campaign_run(const struct campaign_opts *o)
 		fprintf(stderr, "bpfdiff fuzz: error: --jobs must be 1..%d\n", MAX_JOBS);
 		return 2;
 	}
-	if (finding_mkdirs(o->out)) {
-		fprintf(stderr, "bpfdiff fuzz: error: cannot create %s: %s\n", o->out, strerror(errno));
-		return 2;
-	}
 	g_shared = mmap(NULL, sizeof(*g_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g_shared == MAP_FAILED) {
 		g_shared = NULL;
 		fprintf(stderr, "bpfdiff fuzz: error: mmap: %s\n", strerror(errno));
+		return 2;
+	}
+	{
+		struct oracle *probe = malloc(sizeof(*probe));
+		char err[256];
+		if (!probe)
+			return 2;
+		oracle_init(probe);
+		int bad = 0;
+		if (o->engines)
+			bad = oracle_add_list(probe, o->engines, err, sizeof(err));
+		else
+			oracle_default(probe, o->model);
+		for (int i = 0; !bad && i < probe->nengines; i++)
+			if (engine_probe(probe->eng[i].kind, err, sizeof(err)))
+				bad = 1;
+		if (!bad)
+			oracle_engines(probe, g_shared->engines, sizeof(g_shared->engines));
+		free(probe);
+		if (bad) {
+			fprintf(stderr, "bpfdiff fuzz: error: %s\n", err);
+			munmap(g_shared, sizeof(*g_shared));
+			g_shared = NULL;
+			return 2;
+		}
+	}
+	if (finding_mkdirs(o->out)) {
+		fprintf(stderr, "bpfdiff fuzz: error: cannot create %s: %s\n", o->out, strerror(errno));
+		munmap(g_shared, sizeof(*g_shared));
+		g_shared = NULL;
 		return 2;
 	}
 	char plot_path[4096];

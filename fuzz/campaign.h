@@ -18,14 +18,15 @@ struct campaign_opts {
 	long max_sets;	     /* stop after this many generated sets in all; 0: no limit */
 	int stop_on_finding; /* stop at the first new finding */
 	const struct engine_model *model;
-	const char *out; /* findings directory */
+	const char *engines; /* --engines LIST; NULL: interp and jit, MODEL applied */
+	const char *out;     /* findings directory */
 	struct gen_opts gen;
 	int status; /* 1: live status line on stderr */
 };
 
 /* Nanoseconds spent per stage of an execution, summed. */
 struct campaign_times {
-	uint64_t gen, verify, interp, compile, jit, compare;
+	uint64_t gen, verify, interp, compile, jit, other, compare; /* other: engines not built here */
 };
 enum { CAMPAIGN_GEN_FAIL = -2, CAMPAIGN_REJECT = -1, CAMPAIGN_AGREE = 0, CAMPAIGN_FINDING = 1 };
 

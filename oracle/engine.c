@@ -12,7 +12,19 @@ const struct engine_model engine_models[] = {
 };
 const int engine_nmodels = sizeof(engine_models) / sizeof(engine_models[0]);
 
-static const char *const kind_names[] = {[ENGINE_INTERP] = "interp", [ENGINE_JIT] = "jit"};
+const struct engine_kind_row engine_kinds[ENGINE_NUM_KINDS] = {
+#define EK_ROW(id, name_, run_, probe_, fields_, what_) \
+	[ENGINE_##id] = {.name = name_, .run = run_, .probe = probe_, .fields = fields_, .what = what_},
+    ENGINE_KIND_LIST(EK_ROW)
+#undef EK_ROW
+};
+
+int engine_probe(enum engine_kind k, char *why, size_t len)
+{
+	if (!engine_kinds[k].probe)
+		return 0;
+	return engine_kinds[k].probe(why, len);
+}
 
 const struct engine_model *engine_model_find(const char *name)
 {
@@ -27,28 +39,30 @@ void engine_make(struct engine *e, enum engine_kind kind, const struct engine_mo
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->model = model && model->engine == kind ? model : NULL;
-	snprintf(e->name, sizeof(e->name), "%s%s%s", kind_names[kind], e->model ? ":" : "",
+	snprintf(e->name, sizeof(e->name), "%s%s%s", engine_kinds[kind].name, e->model ? ":" : "",
 		 e->model ? e->model->name : "");
 }
 
 int engine_parse(struct engine *e, const char *spec, char *err, size_t len)
 {
-	char kind[16];
+	char kind[32];
 	const char *colon = strchr(spec, ':');
 	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
-	if (n >= sizeof(kind)) {
-		snprintf(err, len, "unknown engine '%s' (engines: interp, jit)", spec);
-		return -1;
-	}
+	if (n >= sizeof(kind))
+		n = sizeof(kind) - 1; /* no such engine: the lookup below says so */
 	memcpy(kind, spec, n);
 	kind[n] = 0;
-	int k;
-	if (strcmp(kind, "interp") == 0)
-		k = ENGINE_INTERP;
-	else if (strcmp(kind, "jit") == 0)
-		k = ENGINE_JIT;
-	else {
-		snprintf(err, len, "unknown engine '%s' (engines: interp, jit)", spec);
+	int k = 0;
+	while (k < ENGINE_NUM_KINDS && strcmp(kind, engine_kinds[k].name) != 0)
+		k++;
+	if (k == ENGINE_NUM_KINDS) {
+		char names[256];
+		size_t n = 0;
+		names[0] = 0;
+		for (int i = 0; i < ENGINE_NUM_KINDS && n < sizeof(names); i++)
+			n +=
+			    (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", engine_kinds[i].name);
+		snprintf(err, len, "unknown engine '%s' (engines: %s)", spec, names);
 		return -1;
 	}
 	const struct engine_model *m = NULL;
@@ -57,37 +71,22 @@ int engine_parse(struct engine *e, const char *spec, char *err, size_t len)
 		return -1;
 	}
 	if (m && (int)m->engine != k) {
-		snprintf(err, len, "model '%s' is a model of the %s engine", m->name, kind_names[m->engine]);
+		snprintf(err, len, "model '%s' is a model of the %s engine", m->name, engine_kinds[m->engine].name);
 		return -1;
 	}
 	engine_make(e, (enum engine_kind)k, m);
 	return 0;
 }
 
-static uint64_t now_ns(void)
+int engine_run(struct engine *e, const struct prog_set *set, struct outcome *out, char *err, size_t len)
+{
+	outcome_init(out);
+	return engine_kinds[e->kind].run(e, set, out, err, len);
+}
+
+uint64_t engine_now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-int engine_run(struct engine *e, const struct prog_set *set, struct outcome *out, char *err, size_t len)
-{
-	outcome_init(out);
-	uint64_t t0 = now_ns();
-	if (e->kind == ENGINE_INTERP) {
-		struct interp_opts o = {.model = e->model ? e->model->interp_model : INTERP_MODEL_NONE};
-		int rc = interp_run(set, &o, out);
-		e->ns_run += now_ns() - t0;
-		return rc;
-	}
-	struct jit_image *img = jit_compile_model(set, e->model ? e->model->jit_model : JIT_MODEL_NONE, err, len);
-	uint64_t t1 = now_ns();
-	e->ns_compile += t1 - t0;
-	if (!img)
-		return -1;
-	int rc = jit_run(img, out);
-	jit_free(img);
-	e->ns_run += now_ns() - t1;
-	return rc;
 }

@@ -13,7 +13,52 @@
 #include "../interp/interp.h"
 #include "../jit/jit.h"
 
-enum engine_kind { ENGINE_INTERP, ENGINE_JIT };
+struct engine;
+
+/* An engine's run: fills OUT for the verified SET. Returns an engine_status;
+ * ERR says why for anything but ENGINE_RAN. */
+typedef int engine_run_fn(struct engine *e, const struct prog_set *set, struct outcome *out, char *err, size_t len);
+/* 0 when the engine can run on this host, else -1 with the reason in WHY
+ * (one line: the CLI prints it and skips the engine). */
+typedef int engine_probe_fn(char *why, size_t len);
+
+enum engine_status {
+	ENGINE_RAN = 0,		/* OUT holds its record */
+	ENGINE_ERROR = -1,	/* the engine failed to run (a bug in it, or in our glue) */
+	ENGINE_REJECTED = 1,	/* the engine's own loader or verifier refused the set (ERR: its log) */
+	ENGINE_UNSUPPORTED = 2, /* the set uses what the engine lacks (calls, tail calls...): not compared */
+};
+
+/* X(ID, NAME, RUN, PROBE, FIELDS, WHAT): every engine kind. FIELDS are the
+ * EXPECT_* bits of the record the engine can observe; the oracle compares
+ * the fields both engines of a pair observe. A row is an engine: its run
+ * function lives in its own file (oracle/engine_NAME.c). */
+#define ENGINE_KIND_LIST(X)                                                                                     \
+	X(INTERP, "interp", engine_interp_run, NULL, OUTCOME_ALL_FIELDS, "the reference interpreter (interp/)") \
+	X(JIT, "jit", engine_jit_run, NULL, OUTCOME_ALL_FIELDS, "the x86-64 JIT in its sandbox (jit/)")
+
+enum engine_kind {
+#define EK_ENUM(id, name, run, probe, fields, what) ENGINE_##id,
+	ENGINE_KIND_LIST(EK_ENUM)
+#undef EK_ENUM
+	    ENGINE_NUM_KINDS
+};
+
+#define EK_DECL(id, name, run, probe, fields, what) engine_run_fn run;
+ENGINE_KIND_LIST(EK_DECL)
+#undef EK_DECL
+
+struct engine_kind_row {
+	const char *name;
+	engine_run_fn *run;
+	engine_probe_fn *probe; /* NULL: always available */
+	unsigned fields;
+	const char *what;
+};
+extern const struct engine_kind_row engine_kinds[ENGINE_NUM_KINDS];
+
+/* 0 when engine kind K can run here; else -1 and WHY. */
+int engine_probe(enum engine_kind k, char *why, size_t len);
 
 /* X(NAME, ENGINE, INTERP_MODEL, JIT_MODEL, WHAT): the models of SPEC sec. 9. */
 #define ENGINE_MODEL_LIST(X)                                                                                       \
@@ -49,8 +94,12 @@ int engine_parse(struct engine *e, const char *spec, char *err, size_t len);
 /* An engine of KIND with MODEL if the model belongs to that kind. */
 void engine_make(struct engine *e, enum engine_kind kind, const struct engine_model *model);
 /* Runs SET (verified) once. OUT is initialised here; the caller frees it
- * with outcome_free. 0, or -1 when the engine could not run (ERR says why). */
+ * with outcome_free. Returns an engine_status (ERR says why when not
+ * ENGINE_RAN). */
 int engine_run(struct engine *e, const struct prog_set *set, struct outcome *out, char *err, size_t len);
+
+/* CLOCK_MONOTONIC in nanoseconds, for the engines' timings. */
+uint64_t engine_now_ns(void);
 
 /* The JIT's native stack: per frame the return address, rbp and four
  * callee-saved registers beside the BPF frame; and what the runtime's C

@@ -140,11 +140,21 @@ int oracle_check(struct oracle *o, const struct prog_set *set, struct oracle_ver
 		err[0] = 0;
 		int rc = engine_run(&o->eng[i], set, &o->out[i], err, sizeof(err));
 		o->have_out = i + 1;
-		if (rc)
+		o->status[i] = rc;
+		snprintf(o->log[i], sizeof(o->log[i]), "%s", err);
+		if (rc == ENGINE_ERROR)
 			return verdict(o, set, v, ORACLE_ENGINE_ERROR, i, i, err[0] ? err : "the engine did not run");
+		if (rc == ENGINE_REJECTED) {
+			/* the set passed our verifier: the other engine's loader disagrees */
+			snprintf(why, sizeof(why), "our verifier accepts, %s rejects: %s", o->eng[i].name,
+				 err[0] ? err : "(no log)");
+			return verdict(o, set, v, ORACLE_VERIFIER_DISAGREE, 0, i, why);
+		}
 	}
 	for (int i = 0; i < o->nengines; i++) {
 		struct outcome *x = &o->out[i];
+		if (o->status[i] != ENGINE_RAN)
+			continue;
 		if (x->kind == OUTCOME_VERIFIER_ESCAPE)
 			return verdict(o, set, v, ORACLE_VERIFIER_ESCAPE, i, i, "a verified program broke a bound");
 		if (x->stack_hwm > set->static_stack_bound) {
@@ -164,10 +174,16 @@ int oracle_check(struct oracle *o, const struct prog_set *set, struct oracle_ver
 			}
 		}
 	}
-	for (int i = 1; i < o->nengines; i++) {
-		unsigned bit = outcome_diff(set, &o->out[0], &o->out[i], o->fields, why, sizeof(why));
-		if (bit)
-			return verdict(o, set, v, class_of_field(bit), 0, i, why);
-	}
+	/* every pair, on the fields both of its engines observe */
+	for (int a = 0; a < o->nengines; a++)
+		for (int b = a + 1; b < o->nengines; b++) {
+			if (o->status[a] != ENGINE_RAN || o->status[b] != ENGINE_RAN)
+				continue; /* unsupported by one of the pair: nothing to compare */
+			unsigned fields =
+			    o->fields & engine_kinds[o->eng[a].kind].fields & engine_kinds[o->eng[b].kind].fields;
+			unsigned bit = outcome_diff(set, &o->out[a], &o->out[b], fields, why, sizeof(why));
+			if (bit)
+				return verdict(o, set, v, class_of_field(bit), a, b, why);
+		}
 	return 0;
 }

@@ -10,13 +10,14 @@
 #define ORACLE_MAX_ENGINES 4
 
 /* What a finding is about: a compared field, or a broken claim. */
-#define ORACLE_CLASS_LIST(X)                                                                                  \
-	X(OUTCOME, "outcome")                                                                                 \
-	X(R0, "r0")                                                                                           \
-	X(FAULT, "fault")                                                                                     \
-	X(TAIL_CALLS, "tail_calls") X(STACK_HWM, "stack_hwm") X(DESTRUCTORS, "destructors") X(TRACE, "trace") \
-	    X(CONTEXT, "context") X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound")               \
-		X(VERIFIER_ESCAPE, "verifier_escape") X(ENGINE_ERROR, "engine_error")
+#define ORACLE_CLASS_LIST(X)                                                                                    \
+	X(OUTCOME, "outcome")                                                                                   \
+	X(R0, "r0")                                                                                             \
+	X(FAULT, "fault")                                                                                       \
+	X(TAIL_CALLS, "tail_calls")                                                                             \
+	X(STACK_HWM, "stack_hwm") X(DESTRUCTORS, "destructors") X(TRACE, "trace") X(CONTEXT, "context")         \
+	    X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound") X(VERIFIER_ESCAPE, "verifier_escape") \
+		X(VERIFIER_DISAGREE, "verifier_disagree") X(ENGINE_ERROR, "engine_error")
 
 enum oracle_class {
 	ORACLE_NONE = 0,
@@ -31,6 +32,8 @@ struct oracle {
 	struct engine eng[ORACLE_MAX_ENGINES];
 	unsigned fields; /* EXPECT_* bits compared (OUTCOME_ALL_FIELDS) */
 	struct outcome out[ORACLE_MAX_ENGINES];
+	int status[ORACLE_MAX_ENGINES];	   /* each engine's enum engine_status in the last check */
+	char log[ORACLE_MAX_ENGINES][256]; /* and why, when it did not run */
 	int have_out;
 };
 
