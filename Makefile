@@ -20,10 +20,11 @@ CORE_SRC   := core/isa.c core/prog.c core/diag.c core/asm.c core/disasm.c core/t
               core/outcome.c core/runtime.c core/verifier.c
 INTERP_SRC := interp/interp.c
 JIT_SRC    := jit/jit_x86.c jit/sandbox.c jit/jit_disasm.c
-ORACLE_SRC := oracle/engine.c oracle/engine_local.c oracle/oracle.c oracle/finding.c
+ORACLE_SRC := oracle/engine.c oracle/engine_local.c oracle/engine_kernel.c oracle/kernel_bpf.c oracle/oracle.c \
+              oracle/finding.c
 FUZZ_SRC   := fuzz/choice.c fuzz/gen.c fuzz/minimize.c fuzz/campaign.c
 CLI_SRC    := cli/bpfdiff.c cli/cli_walk.c cli/cli_fuzz.c cli/cli_replay.c cli/cli_minimize.c
-LIBS       := -lcapstone
+LIBS       := -lcapstone -lbpf -lelf -lz
 LIB_SRC    := $(CORE_SRC) $(INTERP_SRC) $(JIT_SRC) $(ORACLE_SRC) $(FUZZ_SRC)
 HDRS       := $(wildcard core/*.h interp/*.h jit/*.h oracle/*.h fuzz/*.h cli/*.h)
 
@@ -69,6 +70,7 @@ test: $(BUILD)/bpfdiff-san $(BUILD)/test_unit $(BUILD)/fuzz_parser $(BUILD)/fuzz
 	$(BUILD)/test_unit
 	BPFDIFF=$(BUILD)/bpfdiff-san SHARED=$(SHARED) sh tests/run_tests.sh
 	BPFDIFF=$(BUILD)/bpfdiff-san FUZZ_DIFF=$(BUILD)/fuzz_diff sh tests/fuzz_tests.sh
+	BPFDIFF=$(BUILD)/bpfdiff-san sh tests/kernel_tests.sh
 	SHARED=$(SHARED) sh tests/fuzz_smoke.sh $(BUILD)/fuzz_parser 20
 
 # The differential libFuzzer target: its inputs are the generator's choice

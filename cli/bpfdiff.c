@@ -13,6 +13,7 @@
 #include "../core/verifier.h"
 #include "../interp/interp.h"
 #include "../jit/jit.h"
+#include "../oracle/oracle.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -21,8 +22,10 @@ static const char usage[] =
     "Differential testing of eBPF engines (see README.md).\n"
     "\n"
     "commands:\n"
-    "  run FILE [--engine interp|jit|both] [--model NAME] [--json]\n"
-    "                      verify and run a program set, print its outcome record\n"
+    "  run FILE [--engine interp|jit|both|kernel|...] [--engines LIST] [--model NAME] [--json]\n"
+    "                      verify and run a program set, print its outcome record; with\n"
+    "                      --engines (e.g. interp,jit,kernel) every engine's and the first\n"
+    "                      difference between any pair (exit 1)\n"
     "  check FILE|DIR... [--engine interp|jit|both] [--model NAME] [--isa-shifts]\n"
     "                      run files and check their expectations (-- expect, -- result,\n"
     "                      -- error); one line per failure, then 'N passed, N failed'\n"
@@ -104,8 +107,60 @@ static int run_engine(const struct engine_opts *o, const struct prog_set *set, s
 	return -1;
 }
 
+/* run --engines LIST: each engine's record, then the first difference
+ * between any pair (exit 1) or none. */
+static int run_engines(const char *file, const char *list)
+{
+	struct oracle *o = malloc(sizeof(*o));
+	struct prog_set *set = malloc(sizeof(*set));
+	struct diag d = {0};
+	char why[320];
+	int rc = EXIT_ERROR;
+	if (!o || !set) {
+		fprintf(stderr, "bpfdiff: error: out of memory\n");
+		goto end;
+	}
+	oracle_init(o);
+	if (oracle_add_list(o, list, why, sizeof(why))) {
+		fprintf(stderr, "bpfdiff run: error: %s\n", why);
+		goto end;
+	}
+	for (int i = 0; i < o->nengines; i++)
+		if (engine_probe(o->eng[i].kind, why, sizeof(why))) {
+			printf("skip: %s: %s\n", o->eng[i].name, why);
+			memmove(&o->eng[i], &o->eng[i + 1], (size_t)(o->nengines - i - 1) * sizeof(o->eng[0]));
+			o->nengines--, i--;
+		}
+	if (load_verified(file, set, &d, 1)) {
+		fprintf(stderr, "%s\n", d.msg);
+		prog_set_free(set);
+		goto end;
+	}
+	struct oracle_verdict v;
+	int diverged = oracle_check(o, set, &v);
+	for (int i = 0; i < o->have_out; i++) {
+		printf("# %s\n", o->eng[i].name);
+		if (o->status[i] == ENGINE_RAN)
+			outcome_print(stdout, set, &o->out[i]);
+		else
+			printf("# %s: %s\n", o->status[i] == ENGINE_UNSUPPORTED ? "not run" : "did not run", o->log[i]);
+	}
+	if (diverged)
+		printf("# first difference: %s (%s)\n", v.signature, v.detail);
+	else
+		printf("# no difference\n");
+	rc = diverged ? EXIT_FAIL : 0;
+	oracle_free(o);
+	prog_set_free(set);
+end:
+	free(o);
+	free(set);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
+	const char *engines = NULL;
 	struct engine_opts o = {.engine = "interp"};
 	const char *file = NULL;
 	int json = 0;
@@ -114,6 +169,8 @@ static int cmd_run(int argc, char **argv)
 			json = 1;
 		else if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc)
 			o.engine = argv[++i];
+		else if (strcmp(argv[i], "--engines") == 0 && i + 1 < argc)
+			engines = argv[++i];
 		else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
 			if (parse_model(argv[++i], &o)) {
 				fprintf(stderr, "bpfdiff: error: unknown model '%s'\n", argv[i]);
@@ -133,10 +190,11 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "bpfdiff run: error: FILE expected\n%s", usage);
 		return EXIT_ERROR;
 	}
-	if (strcmp(o.engine, "interp") != 0 && strcmp(o.engine, "jit") != 0 && strcmp(o.engine, "both") != 0) {
-		fprintf(stderr, "bpfdiff run: error: unknown engine '%s' (available: interp, jit, both)\n", o.engine);
-		return EXIT_ERROR;
-	}
+	if (!engines && strcmp(o.engine, "interp") != 0 && strcmp(o.engine, "jit") != 0 &&
+	    strcmp(o.engine, "both") != 0)
+		engines = o.engine; /* kernel, dpdk-...: through the oracle */
+	if (engines)
+		return run_engines(file, engines);
 	struct prog_set *set = malloc(sizeof(*set));
 	struct outcome *out = malloc(sizeof(*out));
 	struct diag d = {0};

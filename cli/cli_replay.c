@@ -18,7 +18,8 @@
 struct replay {
 	const char *engines; /* --engines, or NULL */
 	int quiet;
-	int files, agreed, diverged, unmet, errors, reproduced;
+	int files, agreed, diverged, unmet, errors, reproduced, skipped;
+	char engines_ok[256]; /* --engines without the ones this host cannot run */
 	struct prog_set set;
 	struct oracle orc;
 };
@@ -59,7 +60,7 @@ static void replay_file(const char *path, const char *err, void *ctx)
 		return replay_error(r, "FAIL %s%s\n", "", d.msg);
 	char engines[256] = "interp,jit", want_sig[160] = "";
 	if (r->engines)
-		snprintf(engines, sizeof(engines), "%s", r->engines);
+		snprintf(engines, sizeof(engines), "%s", r->engines_ok);
 	else
 		finding_header(text, len, "engines", engines, sizeof(engines));
 	finding_header(text, len, "signature", want_sig, sizeof(want_sig));
@@ -90,11 +91,20 @@ static void replay_file(const char *path, const char *err, void *ctx)
 	}
 	struct oracle_verdict v;
 	int diverged = oracle_check(&r->orc, &r->set, &v);
+	for (int i = 0; i < r->orc.have_out; i++)
+		if (r->orc.status[i] == ENGINE_UNSUPPORTED) {
+			r->skipped++;
+			if (!r->quiet)
+				printf("skip %s: %s: %s\n", path, r->orc.eng[i].name, r->orc.log[i]);
+		}
 	int unmet = 0;
 	if (r->set.expect_mask & ~EXPECT_ERROR) {
 		for (int i = 0; i < r->orc.have_out && !unmet; i++) {
 			if (r->orc.eng[i].model || r->orc.status[i] != ENGINE_RAN)
 				continue;
+			if (r->set.expect->kind == OUTCOME_BUDGET &&
+			    !(engine_kinds[r->orc.eng[i].kind].fields & ENGINE_HAS_BUDGET))
+				continue; /* SPEC's budget: this engine has none */
 			unsigned mask = r->set.expect_mask & engine_kinds[r->orc.eng[i].kind].fields;
 			if (outcome_diff(&r->set, r->set.expect, &r->orc.out[i], mask, why, sizeof(why))) {
 				printf("FAIL %s: %s: expected vs got: %s\n", path, r->orc.eng[i].name, why);
@@ -150,9 +160,24 @@ int cmd_replay(int argc, char **argv)
 		char why[256];
 		oracle_init(&r->orc);
 		int bad = oracle_add_list(&r->orc, r->engines, why, sizeof(why));
-		oracle_free(&r->orc);
 		if (bad) {
 			fprintf(stderr, "bpfdiff replay: error: %s\n", why);
+			goto out;
+		}
+		/* an engine this host cannot run: one line, and the others go on */
+		size_t n = 0;
+		for (int i = 0; i < r->orc.nengines; i++) {
+			if (engine_probe(r->orc.eng[i].kind, why, sizeof(why))) {
+				printf("skip: %s: %s\n", r->orc.eng[i].name, why);
+				continue;
+			}
+			n += (size_t)snprintf(r->engines_ok + n, sizeof(r->engines_ok) - n, "%s%s", n ? "," : "",
+					      r->orc.eng[i].name);
+		}
+		oracle_free(&r->orc);
+		if (!n) {
+			printf("replay: no engine of '%s' can run here\n", r->engines);
+			rc = 0;
 			goto out;
 		}
 	}
@@ -165,8 +190,9 @@ int cmd_replay(int argc, char **argv)
 			continue;
 		cli_walk(argv[i], replay_file, r);
 	}
-	printf("replayed %d: %d agree, %d diverge (%d as their finding says), %d unmet expectations, %d errors\n",
-	       r->files, r->agreed, r->diverged, r->reproduced, r->unmet, r->errors);
+	printf("replayed %d: %d agree, %d diverge (%d as their finding says), %d unmet expectations, %d errors; "
+	       "%d engine runs skipped (unsupported)\n",
+	       r->files, r->agreed, r->diverged, r->reproduced, r->unmet, r->errors, r->skipped);
 	rc = r->diverged || r->unmet ? EXIT_FAIL : r->errors ? EXIT_ERROR : 0;
 out:
 	free(r);

@@ -118,7 +118,8 @@ unsigned outcome_diff(const struct prog_set *set, const struct outcome *a, const
 		snprintf(buf, len, "outcome %s vs %s", outcome_kind_name(a->kind), outcome_kind_name(b->kind));
 		return EXPECT_OUTCOME;
 	}
-	if ((mask & EXPECT_R0) && a->r0 != b->r0) {
+	uint64_t r0_bits = a->r0_low32 || b->r0_low32 ? 0xffffffffu : UINT64_MAX;
+	if ((mask & EXPECT_R0) && ((a->r0 ^ b->r0) & r0_bits)) {
 		snprintf(buf, len, "r0 0x%llx vs 0x%llx", (unsigned long long)a->r0, (unsigned long long)b->r0);
 		return EXPECT_R0;
 	}

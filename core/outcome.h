@@ -48,6 +48,7 @@ struct destructor {
 struct outcome {
 	enum outcome_kind kind;
 	uint64_t r0;
+	uint8_t r0_low32; /* only the low 32 bits of r0 were observed (the kernel's test_run retval) */
 	enum fault_kind fault;
 	int fault_prog, fault_pc; /* -1 when unknown */
 	uint32_t tail_calls;

@@ -246,10 +246,20 @@ static int mem_len(const struct gen *g)
 	return (int)g->set->mem_len;
 }
 
+/* The kernel profile: only what the kernel engine runs (oracle/engine_kernel.c):
+ * no prog arrays, no bpfdiff-only helper or kfuncs, no exception callbacks,
+ * no run-time context faults, no budget exhaustion. */
+static int kernel_profile(const struct gen *g)
+{
+	return g->o->profile == GEN_PROFILE_KERNEL;
+}
+
 /* A context offset for an access of SIZE bytes: inside the buffer, or
  * rarely just past it (a run-time fault both engines must report). */
 static int ctx_off(struct gen *g, int size)
 {
+	if (kernel_profile(g)) /* the kernel's syscall ctx: aligned, in range */
+		return (int)choice_range(g->c, 0, (mem_len(g) - size) / size) * size;
 	if (choice_pct(g->c, 1))
 		return mem_len(g) - size + (int)choice_range(g->c, 1, 8);
 	return (int)choice_range(g->c, 0, mem_len(g) - size);
@@ -355,7 +365,8 @@ static void st_stack_load(struct gen *g)
 	int row = ldx_rows[choice_below(g->c, (uint32_t)nldx)];
 	int size = isa_size(isa_rows[row].code);
 	int dst = pick_write(g);
-	op(g, row, dst, 10, stack_off(k) + (int)choice_below(g->c, (uint32_t)(9 - size)), 0);
+	/* any aligned part of the slot: the kernel's stack accesses are strict */
+	op(g, row, dst, 10, stack_off(k) + size * (int)choice_below(g->c, (uint32_t)(8 / size)), 0);
 	g->init |= BIT(dst);
 }
 
@@ -443,7 +454,8 @@ static void st_loop(struct gen *g)
 	if ((g->busy & BIT(R_LOOP)) || g->in_loop)
 		return st_if(g);
 	/* mostly a few iterations; rarely enough to exhaust the budget */
-	int32_t n = choice_pct(g->c, 3) ? (int32_t)choice_range(g->c, 1000, 100000) : (int32_t)choice_range(g->c, 1, 8);
+	int32_t n = choice_pct(g->c, kernel_profile(g) ? 0 : 3) ? (int32_t)choice_range(g->c, 1000, 100000)
+								: (int32_t)choice_range(g->c, 1, 8);
 	op(g, ISA_MOV64_K, R_LOOP, 0, 0, n);
 	/* what holds at the head on every iteration: scratch registers may be
 	 * clobbered by calls in the body */
@@ -644,8 +656,9 @@ static void st_scope(struct gen *g, int callee)
 static void statement(struct gen *g)
 {
 	enum { ALU, LDDW, CTX_LD, CTX_ST, STK_ST, STK_LD, ATOMIC, IF, LOOP, CALL, TAIL, TRACE, THROW, SCOPE, N };
-	static const int w[N] = {30, 2, 8, 6, 6, 6, 3, 8, 3, 12, 10, 3, 4, 7};
-	int k = choice_weighted(g->c, w, N);
+	static const int full[N] = {30, 2, 8, 6, 6, 6, 3, 8, 3, 12, 10, 3, 4, 7};
+	static const int kernel[N] = {30, 2, 8, 6, 6, 6, 3, 8, 3, 12, 0, 0, 4, 0};
+	int k = choice_weighted(g->c, kernel_profile(g) ? kernel : full, N);
 	if (g->nest >= GEN_MAX_NEST && (k == IF || k == LOOP || k == SCOPE))
 		k = ALU;
 	switch (k) {
@@ -770,12 +783,12 @@ static void plan_program(struct gen *g, int budget)
 	static const int wf[] = {15, 25, 20, 15, 10, 6, 5, 4};
 	g->nfuncs = 1 + choice_weighted(g->c, wf, 8);
 	memset(g->f, 0, sizeof(g->f));
-	int has_cb = g->nfuncs > 1 && choice_pct(g->c, 30);
+	int has_cb = g->nfuncs > 1 && !kernel_profile(g) && choice_pct(g->c, 30);
 	for (int i = 0; i < g->nfuncs; i++) {
 		struct gfunc *f = &g->f[i];
 		f->is_cb = has_cb && i == g->nfuncs - 1;
 		f->depth = f->is_cb ? (int)choice_below(g->c, 2) * (int)choice_range(g->c, 1, 64) : pick_depth(g);
-		f->returns_handle = i > 0 && !f->is_cb && choice_pct(g->c, 15);
+		f->returns_handle = i > 0 && !f->is_cb && !kernel_profile(g) && choice_pct(g->c, 15);
 		f->label = new_label(g);
 		f->budget = budget / g->nfuncs + 1;
 	}
@@ -847,7 +860,7 @@ static int gen_program(struct gen *g, int pi, int budget)
 static void plan_arrays(struct gen *g)
 {
 	struct prog_set *s = g->set;
-	s->narrays = choice_pct(g->c, 85) ? 1 + choice_pct(g->c, 25) : 0;
+	s->narrays = kernel_profile(g) ? 0 : choice_pct(g->c, 85) ? 1 + choice_pct(g->c, 25) : 0;
 	for (int a = 0; a < s->narrays; a++) {
 		struct prog_array *arr = &s->arrays[a];
 		snprintf(arr->name, sizeof(arr->name), "jt%d", a);
@@ -878,7 +891,8 @@ int gen_set(struct choice *c, const struct gen_opts *o, struct prog_set *set)
 	struct gen g = {.c = c, .o = o, .set = set};
 	int size = o->size > 0 ? o->size : 200;
 	static const int wp[] = {25, 25, 20, 10, 8, 5, 4, 3};
-	set->nprogs = 1 + choice_weighted(c, wp, GEN_MAX_PROGS);
+	/* without prog arrays (the kernel profile) only the entry runs */
+	set->nprogs = o->profile == GEN_PROFILE_KERNEL ? 1 : 1 + choice_weighted(c, wp, GEN_MAX_PROGS);
 	set->mem_len = (size_t)choice_range(c, 1, 8) * 8;
 	set->mem = calloc(set->mem_len, 1);
 	set->file = strdup("<generated>");
@@ -890,7 +904,7 @@ int gen_set(struct choice *c, const struct gen_opts *o, struct prog_set *set)
 	if (choice_pct(c, 20))
 		for (int k = 0; k < RES_KINDS; k++)
 			set->pool[k] = (int)choice_below(c, 5);
-	if (choice_pct(c, 8))
+	if (o->profile != GEN_PROFILE_KERNEL && choice_pct(c, 8))
 		set->budget = (uint64_t)choice_range(c, 20, 5000);
 	plan_arrays(&g);
 	for (int pi = 0; pi < set->nprogs; pi++)

@@ -11,7 +11,7 @@
 
 enum gen_profile {
 	GEN_PROFILE_FULL = 0, /* everything SPEC.md defines */
-	GEN_PROFILE_KERNEL,   /* what the kernel accepts: no throw while holding a reference */
+	GEN_PROFILE_KERNEL,   /* what the kernel engine runs: no prog arrays, bpfdiff-only calls, callbacks, faults */
 };
 
 struct gen_opts {

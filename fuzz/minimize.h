@@ -16,7 +16,8 @@ struct minimize_stats {
 	int progs_before, progs_after;
 };
 
-/* What must hold: the class of WANT and the engines it names. */
+/* What must hold: the class of WANT and the engines it names (and, for a
+ * verifier disagreement, the kind of rejection). */
 int minimize_holds(const struct oracle_verdict *want, const struct oracle_verdict *got);
 
 /* Shrinks SET (verified; replaced by the smaller set, verified) while

@@ -33,9 +33,17 @@ enum engine_status {
  * EXPECT_* bits of the record the engine can observe; the oracle compares
  * the fields both engines of a pair observe. A row is an engine: its run
  * function lives in its own file (oracle/engine_NAME.c). */
-#define ENGINE_KIND_LIST(X)                                                                                     \
-	X(INTERP, "interp", engine_interp_run, NULL, OUTCOME_ALL_FIELDS, "the reference interpreter (interp/)") \
-	X(JIT, "jit", engine_jit_run, NULL, OUTCOME_ALL_FIELDS, "the x86-64 JIT in its sandbox (jit/)")
+#define ENGINE_KIND_LIST(X)                                                                                      \
+	X(INTERP, "interp", engine_interp_run, NULL, OUTCOME_ALL_FIELDS | ENGINE_HAS_BUDGET,                     \
+	  "the reference interpreter (interp/)")                                                                 \
+	X(JIT, "jit", engine_jit_run, NULL, OUTCOME_ALL_FIELDS | ENGINE_HAS_BUDGET,                              \
+	  "the x86-64 JIT in its sandbox (jit/)")                                                                \
+	X(KERNEL, "kernel", engine_kernel_run, engine_kernel_probe, EXPECT_OUTCOME | EXPECT_R0 | EXPECT_CONTEXT, \
+	  "the running Linux kernel, through libbpf and BPF_PROG_TEST_RUN")
+
+/* In FIELDS: the engine counts SPEC's instruction budget. A run that ends in
+ * `budget` is not compared with an engine that has none (it would run on). */
+#define ENGINE_HAS_BUDGET (1u << 16)
 
 enum engine_kind {
 #define EK_ENUM(id, name, run, probe, fields, what) ENGINE_##id,
@@ -47,6 +55,7 @@ enum engine_kind {
 #define EK_DECL(id, name, run, probe, fields, what) engine_run_fn run;
 ENGINE_KIND_LIST(EK_DECL)
 #undef EK_DECL
+engine_probe_fn engine_kernel_probe;
 
 struct engine_kind_row {
 	const char *name;

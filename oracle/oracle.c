@@ -148,7 +148,15 @@ int oracle_check(struct oracle *o, const struct prog_set *set, struct oracle_ver
 			/* the set passed our verifier: the other engine's loader disagrees */
 			snprintf(why, sizeof(why), "our verifier accepts, %s rejects: %s", o->eng[i].name,
 				 err[0] ? err : "(no log)");
-			return verdict(o, set, v, ORACLE_VERIFIER_DISAGREE, 0, i, why);
+			verdict(o, set, v, ORACLE_VERIFIER_DISAGREE, 0, i, why);
+			/* one finding per kind of rejection: the log's words, numbers aside */
+			uint32_t h = 2166136261u;
+			for (const char *c = err; *c && c < err + 60; c++)
+				if (!(*c >= '0' && *c <= '9'))
+					h = (h ^ (uint8_t)*c) * 16777619u;
+			size_t n = strlen(v->signature);
+			snprintf(v->signature + n, sizeof(v->signature) - n, "#%08x", h);
+			return 1;
 		}
 	}
 	for (int i = 0; i < o->nengines; i++) {
@@ -179,8 +187,11 @@ int oracle_check(struct oracle *o, const struct prog_set *set, struct oracle_ver
 		for (int b = a + 1; b < o->nengines; b++) {
 			if (o->status[a] != ENGINE_RAN || o->status[b] != ENGINE_RAN)
 				continue; /* unsupported by one of the pair: nothing to compare */
-			unsigned fields =
-			    o->fields & engine_kinds[o->eng[a].kind].fields & engine_kinds[o->eng[b].kind].fields;
+			unsigned fa = engine_kinds[o->eng[a].kind].fields, fb = engine_kinds[o->eng[b].kind].fields;
+			int budget = o->out[a].kind == OUTCOME_BUDGET || o->out[b].kind == OUTCOME_BUDGET;
+			if (budget && !(fa & fb & ENGINE_HAS_BUDGET))
+				continue; /* SPEC's budget: the other engine has none */
+			unsigned fields = o->fields & fa & fb;
 			unsigned bit = outcome_diff(set, &o->out[a], &o->out[b], fields, why, sizeof(why));
 			if (bit)
 				return verdict(o, set, v, class_of_field(bit), a, b, why);

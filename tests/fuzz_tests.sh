@@ -8,11 +8,7 @@
 set -u
 B=${BPFDIFF:-build/bpfdiff}
 FD=${FUZZ_DIFF:-build/fuzz_diff}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-failures=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
 
 # --- replay: the corpus agrees on both engines, with every expectation met
 if "$B" replay --quiet corpus >"$T/replay.out" 2>&1; then
@@ -137,10 +133,4 @@ else
 	fail "fuzz_diff or build/seeds missing"
 fi
 
-echo
-if [ $failures -eq 0 ]; then
-	echo "fuzz_tests: all passed"
-else
-	echo "fuzz_tests: $failures failed"
-	exit 1
-fi
+finish fuzz_tests
