@@ -146,7 +146,7 @@ int oracle_check(struct oracle *o, const struct prog_set *set, struct oracle_ver
 			return verdict(o, set, v, ORACLE_ENGINE_ERROR, i, i, err[0] ? err : "the engine did not run");
 		if (rc == ENGINE_REJECTED) {
 			/* the set passed our verifier: the other engine's loader disagrees */
-			snprintf(why, sizeof(why), "our verifier accepts, %s rejects: %s", o->eng[i].name,
+			snprintf(why, sizeof(why), "our verifier accepts, %s rejects: %.180s", o->eng[i].name,
 				 err[0] ? err : "(no log)");
 			verdict(o, set, v, ORACLE_VERIFIER_DISAGREE, 0, i, why);
 			/* one finding per kind of rejection: the log's words, numbers aside */

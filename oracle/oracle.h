@@ -10,15 +10,16 @@
 #define ORACLE_MAX_ENGINES 4
 
 /* What a finding is about: a compared field, or a broken claim. */
-#define ORACLE_CLASS_LIST(X)                                                                                  \
-	X(OUTCOME, "outcome")                                                                                 \
-	X(R0, "r0")                                                                                           \
-	X(FAULT, "fault")                                                                                     \
-	X(TAIL_CALLS, "tail_calls")                                                                           \
-	X(STACK_HWM, "stack_hwm")                                                                             \
-	X(DESTRUCTORS, "destructors")                                                                         \
-	X(TRACE, "trace") X(CONTEXT, "context") X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound") \
-	    X(VERIFIER_ESCAPE, "verifier_escape") X(VERIFIER_DISAGREE, "verifier_disagree")                   \
+#define ORACLE_CLASS_LIST(X)                                                                \
+	X(OUTCOME, "outcome")                                                               \
+	X(R0, "r0")                                                                         \
+	X(FAULT, "fault")                                                                   \
+	X(TAIL_CALLS, "tail_calls")                                                         \
+	X(STACK_HWM, "stack_hwm")                                                           \
+	X(DESTRUCTORS, "destructors")                                                       \
+	X(TRACE, "trace")                                                                   \
+	X(CONTEXT, "context") X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound") \
+	    X(VERIFIER_ESCAPE, "verifier_escape") X(VERIFIER_DISAGREE, "verifier_disagree") \
 		X(ENGINE_ERROR, "engine_error")
 
 enum oracle_class {
