@@ -125,12 +125,7 @@ static int run_engines(const char *file, const char *list)
 		fprintf(stderr, "bpfdiff run: error: %s\n", why);
 		goto end;
 	}
-	for (int i = 0; i < o->nengines; i++)
-		if (engine_probe(o->eng[i].kind, why, sizeof(why))) {
-			printf("skip: %s: %s\n", o->eng[i].name, why);
-			memmove(&o->eng[i], &o->eng[i + 1], (size_t)(o->nengines - i - 1) * sizeof(o->eng[0]));
-			o->nengines--, i--;
-		}
+	oracle_drop_unavailable(o, stdout);
 	if (load_verified(file, set, &d, 1)) {
 		fprintf(stderr, "%s\n", d.msg);
 		prog_set_free(set);

@@ -165,15 +165,8 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 		/* an engine this host cannot run: one line, and the others go on */
-		size_t n = 0;
-		for (int i = 0; i < r->orc.nengines; i++) {
-			if (engine_probe(r->orc.eng[i].kind, why, sizeof(why))) {
-				printf("skip: %s: %s\n", r->orc.eng[i].name, why);
-				continue;
-			}
-			n += (size_t)snprintf(r->engines_ok + n, sizeof(r->engines_ok) - n, "%s%s", n ? "," : "",
-					      r->orc.eng[i].name);
-		}
+		int n = oracle_drop_unavailable(&r->orc, stdout);
+		oracle_engines(&r->orc, r->engines_ok, sizeof(r->engines_ok));
 		oracle_free(&r->orc);
 		if (!n) {
 			printf("replay: no engine of '%s' can run here\n", r->engines);

@@ -68,6 +68,21 @@ int oracle_add_list(struct oracle *o, const char *list, char *err, size_t len)
 	return 0;
 }
 
+int oracle_drop_unavailable(struct oracle *o, FILE *say)
+{
+	char why[256];
+	int n = 0;
+	for (int i = 0; i < o->nengines; i++) {
+		if (engine_probe(o->eng[i].kind, why, sizeof(why))) {
+			fprintf(say, "skip: %s: %s\n", o->eng[i].name, why);
+			continue;
+		}
+		o->eng[n++] = o->eng[i];
+	}
+	o->nengines = n;
+	return n;
+}
+
 void oracle_engines(const struct oracle *o, char *buf, size_t len)
 {
 	size_t n = 0;

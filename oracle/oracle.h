@@ -5,22 +5,24 @@
 #ifndef BPFDIFF_ORACLE_H
 #define BPFDIFF_ORACLE_H
 
+#include <stdio.h>
+
 #include "engine.h"
 
 #define ORACLE_MAX_ENGINES 4
 
 /* What a finding is about: a compared field, or a broken claim. */
-#define ORACLE_CLASS_LIST(X)                                                                \
-	X(OUTCOME, "outcome")                                                               \
-	X(R0, "r0")                                                                         \
-	X(FAULT, "fault")                                                                   \
-	X(TAIL_CALLS, "tail_calls")                                                         \
-	X(STACK_HWM, "stack_hwm")                                                           \
-	X(DESTRUCTORS, "destructors")                                                       \
-	X(TRACE, "trace")                                                                   \
-	X(CONTEXT, "context") X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound") \
-	    X(VERIFIER_ESCAPE, "verifier_escape") X(VERIFIER_DISAGREE, "verifier_disagree") \
-		X(ENGINE_ERROR, "engine_error")
+#define ORACLE_CLASS_LIST(X)                                                                                \
+	X(OUTCOME, "outcome")                                                                               \
+	X(R0, "r0")                                                                                         \
+	X(FAULT, "fault")                                                                                   \
+	X(TAIL_CALLS, "tail_calls")                                                                         \
+	X(STACK_HWM, "stack_hwm")                                                                           \
+	X(DESTRUCTORS, "destructors")                                                                       \
+	X(TRACE, "trace")                                                                                   \
+	X(CONTEXT, "context")                                                                               \
+	X(STACK_BOUND, "stack_bound") X(NATIVE_BOUND, "native_bound") X(VERIFIER_ESCAPE, "verifier_escape") \
+	    X(VERIFIER_DISAGREE, "verifier_disagree") X(ENGINE_ERROR, "engine_error")
 
 enum oracle_class {
 	ORACLE_NONE = 0,
@@ -61,6 +63,10 @@ void oracle_free(struct oracle *o);
 /* Adds the engines of LIST, comma-separated specs ("interp,jit:MODEL").
  * 0, or -1 with the reason in ERR. */
 int oracle_add_list(struct oracle *o, const char *list, char *err, size_t len);
+
+/* Drops the engines this host cannot run, printing `skip: ENGINE: why` to
+ * SAY for each. Returns how many are left. */
+int oracle_drop_unavailable(struct oracle *o, FILE *say);
 
 /* The engines as a comma-separated list of specs. */
 void oracle_engines(const struct oracle *o, char *buf, size_t len);
